@@ -1,0 +1,149 @@
+#include "core/env.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ragft {
+
+namespace fs = std::filesystem;
+
+namespace {
+Error io_error(std::string_view what, const fs::path& path) {
+  return make_error(ErrorCode::kIo, "{} {}: {}", what, path.string(), std::strerror(errno));
+}
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("write", path);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ok_status();
+}
+}  // namespace
+
+Env& Env::posix() {
+  static Env env;
+  return env;
+}
+
+Result<std::string> Env::read_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "no such file: {}", path.string());
+    return io_error("open", path);
+  }
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Error e = io_error("read", path);
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status Env::write_file_atomic(const fs::path& path, std::string_view data) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("create", tmp);
+  Status st = write_all(fd, data, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = io_error("fsync", tmp);
+  ::close(fd);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename", tmp);
+  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return ok_status();
+}
+
+Status Env::remove_file(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("unlink", path);
+  return ok_status();
+}
+
+Status Env::create_dirs(const fs::path& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return make_error(ErrorCode::kIo, "create directory {}: {}", path.string(), ec.message());
+  return ok_status();
+}
+
+Status FaultEnv::write_file_atomic(const fs::path& path, std::string_view data) {
+  ++writes_;
+  if (fail_from_ > 0 && writes_ >= fail_from_) {
+    return make_error(ErrorCode::kIo, "injected write failure #{} on {}", writes_, path.string());
+  }
+  return Env::write_file_atomic(path, data);
+}
+
+Result<MappedFile> MappedFile::open(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "no such file: {}", path.string());
+    return io_error("open", path);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Error e = io_error("stat", path);
+    ::close(fd);
+    return e;
+  }
+  MappedFile m;
+  m.size_ = static_cast<std::size_t>(st.st_size);
+  if (m.size_ > 0) {
+    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      Error e = io_error("mmap", path);
+      ::close(fd);
+      return e;
+    }
+    m.data_ = static_cast<const char*>(p);
+  }
+  ::close(fd);
+  return m;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<char*>(data_), size_);
+}
+
+}  // namespace ragft

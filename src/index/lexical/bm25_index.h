@@ -1,0 +1,117 @@
+// Our own inverted index over chunks, scored with BM25.
+//
+// Layout on disk (docs/formats/lexical-index.md): a directory holding immutable segment files,
+// per-segment deletion files and a MANIFEST written atomically last. A segment has a sorted chunk
+// id list, per-chunk lengths and filter attributes, a sorted term dictionary and compressed
+// postings in blocks of 128 with per-block maxima for BlockMax-WAND.
+//
+// Statistics (N, average length, df) are summed over segments at open/commit, counting deleted
+// chunks until a merge drops them (as Lucene does); exhaustive and pruned search use the same
+// statistics, so they return the same top-k.
+//
+// Thread safety: search() and the const accessors may run concurrently with each other; add(),
+// remove(), commit() and merge() need exclusive access.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/result.h"
+#include "core/types.h"
+
+namespace ragft {
+
+struct Bm25Options {
+  float k1 = 0.9f;
+  float b = 0.4f;
+  // Config string, round-trips: "bm25:k1=0.9,b=0.4".
+  std::string to_config() const;
+  static Result<Bm25Options> parse(std::string_view config);
+};
+
+// What filters test, per chunk. An empty acl admits every principal of the tenant.
+struct ChunkAttrs {
+  std::string tenant = "default";
+  std::vector<std::string> acl;
+};
+
+// Evaluated inside retrieval: a chunk that fails it is never scored into a result.
+struct FilterSpec {
+  std::optional<std::string> tenant;               // nullopt: any tenant
+  std::optional<std::vector<std::string>> groups;  // nullopt: no ACL check (admin);
+                                                   // else the principal's groups
+  std::optional<std::vector<ChunkId>> allowlist;   // nullopt: all; else only these (any order)
+};
+
+struct QueryTerm {
+  std::string term;     // an analysed term
+  float weight = 1.0f;  // query term frequency (or a boost)
+};
+
+struct ScoredChunk {
+  ChunkId id = 0;
+  float score = 0;
+  friend bool operator==(const ScoredChunk&, const ScoredChunk&) = default;
+};
+
+struct IndexStats {
+  std::uint64_t live_chunks = 0;
+  std::uint64_t deleted_chunks = 0;  // still in segments, awaiting merge
+  std::uint64_t segments = 0;
+  std::uint64_t terms = 0;           // distinct terms summed over segments
+  std::uint64_t bytes_on_disk = 0;
+  Seq applied_seq = 0;
+};
+
+class Bm25Index {
+ public:
+  // Opens `dir`, creating an empty index if it has no MANIFEST. A damaged index -> kCorrupt
+  // (callers rebuild it from the store). `options` are used for scoring; k1/b are not stored.
+  static Result<Bm25Index> open(const std::filesystem::path& dir, const Bm25Options& options = {},
+                                Env& env = Env::posix());
+  Bm25Index(Bm25Index&&) noexcept;
+  Bm25Index& operator=(Bm25Index&&) noexcept;
+  ~Bm25Index();
+
+  // Buffers a chunk in memory; visible to search() only after commit(). `terms` are analysed
+  // terms in document order (length = terms.size()). Adding an id that is live is a bug.
+  void add(ChunkId id, const ChunkAttrs& attrs, const std::vector<std::string>& terms);
+  // Marks a chunk deleted (committed or still buffered). Unknown ids are ignored.
+  void remove(ChunkId id);
+  // Writes buffered chunks as a new segment, writes changed deletion files, then the MANIFEST
+  // recording `applied_seq`. Durable when ok. On error the on-disk index is unchanged.
+  Status commit(Seq applied_seq);
+  // Merges segments (tiered: when more than `max_segments`, the smallest are merged) and drops
+  // deleted chunks. Durable when ok.
+  Status merge(std::size_t max_segments = 8);
+
+  // Top-k live chunks admitted by `filter`, score-descending, ties by ascending ChunkId.
+  // Uses BlockMax-WAND dynamic pruning.
+  std::vector<ScoredChunk> search(const std::vector<QueryTerm>& query, std::size_t k,
+                                  const FilterSpec& filter = {}) const;
+  // Same contract, scoring every matching chunk: the oracle for search().
+  std::vector<ScoredChunk> search_exhaustive(const std::vector<QueryTerm>& query, std::size_t k,
+                                             const FilterSpec& filter = {}) const;
+
+  // True if `id` is live (committed and not deleted).
+  bool contains(ChunkId id) const;
+  // All live chunk ids, ascending.
+  std::vector<ChunkId> live_ids() const;
+  // Number of live chunks containing `term` (for query-side idf, e.g. answer composition).
+  float idf(const std::string& term) const;
+  Seq applied_seq() const;
+  IndexStats stats() const;
+  const Bm25Options& options() const;
+
+ private:
+  Bm25Index();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragft
