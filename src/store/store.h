@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -20,6 +22,10 @@ struct sqlite3;
 
 namespace ragft {
 
+namespace store_internal {
+class StatementCache;
+}
+
 // A document as ingest produces it, before it has an id.
 struct NewDocument {
   std::string ext_id;        // user-visible id, unique within a tenant (path, BEIR _id, ...)
@@ -28,8 +34,11 @@ struct NewDocument {
   std::string format;        // txt, md, html, pdf, jsonl, csv
   std::string title;
   std::string text;          // normalised UTF-8 text that chunk offsets refer to
-  std::string metadata_json = "{}";  // a JSON object of string values
-  std::vector<std::string> acl;      // groups admitted; empty = everyone in the tenant
+  // A JSON object (of string values, for metadata filters). Stored re-serialised: keys sorted,
+  // no whitespace; malformed or not an object -> kInvalidArgument from upsert.
+  std::string metadata_json = "{}";
+  std::vector<std::string> acl;      // groups admitted; empty = everyone in the tenant. Stored
+                                     // sorted and deduplicated.
   std::string content_hash;  // of the source bytes (or of the record), for change detection
   std::int64_t source_mtime_ns = 0;  // for fast "unchanged" checks on files
   std::int64_t source_size = 0;
@@ -43,8 +52,11 @@ struct NewChunk {
   std::int64_t char_end = 0;
   int page = 0;                 // 1-based PDF page of char_start; 0 when not paged
   std::string text;             // exactly text[char_start, char_end)
-  std::uint64_t simhash = 0;    // near-duplicate sketch
-  std::optional<ChunkId> near_duplicate_of;  // an earlier chunk this one nearly repeats
+  std::uint64_t simhash = 0;    // near-duplicate sketch; 0 = too short to sketch
+  // An earlier chunk this one nearly repeats. Left unset, upsert fills it with the lowest id of
+  // a chunk of the same tenant sharing a 16-bit band with `simhash` and differing in <= 3 bits
+  // (an earlier chunk of the same upsert included). Not a foreign key: it may outlive its target.
+  std::optional<ChunkId> near_duplicate_of;
 };
 
 struct DocumentRecord {
@@ -73,6 +85,9 @@ struct Change {
   Seq seq = 0;
   ChangeOp op = ChangeOp::kUpsert;
   DocId doc_id = 0;
+  // Chunk ids this change deleted (the document's previous chunks), ascending, so derived
+  // indexes can drop them without remembering which chunks belonged to which document.
+  std::vector<ChunkId> removed_chunks;
 };
 
 enum class UpsertOutcome { kAdded, kChanged, kUnchanged };
@@ -104,7 +119,9 @@ struct StoreStats {
 
 class Store {
  public:
-  // Creates the file and schema if missing. A file that is not a ragft store -> kCorrupt.
+  // Creates the file and schema if missing (or empty); the directory must exist (else kIo).
+  // A file that is not a ragft store -> kCorrupt; a newer schema version -> kUnsupported.
+  // Errors name the file. Uses up to 64 MiB of page cache per connection.
   static Result<Store> open(const std::filesystem::path& path);
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
@@ -113,12 +130,15 @@ class Store {
   // One transaction: inserts or replaces the document (matched by tenant + ext_id) and all its
   // chunks, and appends a change-log entry. Unchanged content_hash (and same acl, title,
   // metadata) -> kUnchanged, nothing written. Durable when it returns ok.
-  // Replaced chunks are deleted; new chunks get fresh ids.
+  // Replaced chunks are deleted; new chunks get fresh ids. On error nothing is written.
+  // A chunk id past UINT32_MAX -> kResourceExhausted.
   Result<UpsertResult> upsert(const NewDocument& doc, const std::vector<NewChunk>& chunks);
-  // Batch form: all in one transaction (much faster), all-or-nothing.
+  // Batch form: all in one transaction (much faster), all-or-nothing. Results in input order;
+  // the same ext_id twice is applied twice, in order.
   Result<std::vector<UpsertResult>> upsert_batch(
       const std::vector<std::pair<NewDocument, std::vector<NewChunk>>>& docs);
   // Updates only source_mtime_ns/size of an unchanged document (no change-log entry).
+  // Unknown id -> kNotFound.
   Status touch(DocId id, std::int64_t mtime_ns, std::int64_t size);
   // Deletes a document and its chunks, logs kDelete. Returns false if it did not exist.
   Result<bool> remove(const std::string& tenant, const std::string& ext_id);
@@ -139,16 +159,21 @@ class Store {
   Result<std::optional<ChunkRecord>> get_chunk(ChunkId id);
   // Current chunks of a document with their access info (for index catch-up).
   Result<std::vector<ChunkAccess>> chunk_access_of(DocId doc);
-  // All current chunks, ascending id, streamed to `fn` (text included); for rebuilds.
+  // All current chunks, ascending id, streamed to `fn` (text included); for rebuilds. One read
+  // snapshot for the whole walk. `fn` may read the store but must not write to it; an error
+  // from `fn` stops the walk and is returned as is.
   Status for_each_chunk(const std::function<Status(const ChunkRecord&, const ChunkAccess&)>& fn);
 
   // Change-log entries with seq > after, ascending, at most `limit`.
   Result<std::vector<Change>> changes_since(Seq after, std::size_t limit = 1 << 20);
   Result<Seq> last_seq();
 
-  // Chunk ids of documents whose metadata[key] == value (for metadata filters).
+  // Chunk ids of documents whose metadata[key] == value (for metadata filters), ascending. The
+  // key is matched literally (any characters); only string values match ("5" never matches 5).
+  // All tenants: the caller filters access.
   Result<std::vector<ChunkId>> chunks_with_metadata(const std::string& key, const std::string& value);
 
+  // Inserts or replaces (tenant, name). Groups are stored sorted and deduplicated.
   Status put_principal(const Principal& p);
   Result<std::optional<Principal>> get_principal(const std::string& tenant, const std::string& name);
 
@@ -156,9 +181,14 @@ class Store {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  Store() = default;
+  Store();
+  // Prefixes `e` with the operation and names this store's file.
+  Error fail(Error e, std::string_view operation) const;
+
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  // Prepared statements of db_; destroyed before db_ is closed.
+  std::unique_ptr<store_internal::StatementCache> stmts_;
 };
 
 }  // namespace ragft

@@ -14,19 +14,29 @@
 namespace ragft {
 
 struct AnalyzerOptions {
-  std::string language = "english";   // Snowball algorithm name; "none" disables stemming
-  std::string stopwords = "english";  // "english", "none", or a comma list "a|an|the" (| separated)
-  std::uint32_t max_token_bytes = 64;  // longer tokens are dropped (noise, base64, hashes)
+  // Snowball algorithm name ("english" = Porter2, "porter", "french", ...); "none" disables
+  // stemming.
+  std::string language = "english";
+  // "english" (Lucene's 33-word classic set), "snowball" (the Snowball English list), "none",
+  // or a custom list of words separated by '|' ("a|an|the"; one word: "the|"). Stopwords are
+  // matched on the folded word before stemming; positions still advance over them.
+  std::string stopwords = "english";
+  // Folded tokens longer than this many bytes (1..1024) are dropped (noise, base64, hashes);
+  // positions still advance over them.
+  std::uint32_t max_token_bytes = 64;
 
-  // Config string, round-trips: "analyzer:lang=english,stop=english,maxlen=64".
+  // Config string, round-trips: "analyzer:lang=english,stop=english,maxlen=64". parse()
+  // rejects unknown keys, languages and stopword lists with kInvalidArgument naming the key.
   std::string to_config() const;
   static Result<AnalyzerOptions> parse(std::string_view config);
+
+  bool operator==(const AnalyzerOptions&) const = default;
 };
 
 // A token of the input: the analysed term plus the byte span of the source word it came from.
 struct Token {
   std::string term;
-  std::uint32_t start = 0;     // byte offset in the analysed text
+  std::uint32_t start = 0;     // byte offset of the source word in the original input text
   std::uint32_t end = 0;       // one past the last byte
   std::uint32_t position = 0;  // word position, counting stopwords (so phrases keep gaps)
 };
@@ -34,6 +44,7 @@ struct Token {
 // Not thread-safe (the stemmer and its cache are per instance): use one per thread (clone()).
 class Analyzer {
  public:
+  // kInvalidArgument for options parse() would reject (e.g. an unknown Snowball language).
   static Result<Analyzer> create(const AnalyzerOptions& options = {});
   Analyzer(Analyzer&&) noexcept;
   Analyzer& operator=(Analyzer&&) noexcept;
@@ -42,11 +53,17 @@ class Analyzer {
   Result<Analyzer> clone() const { return create(options_); }
   const AnalyzerOptions& options() const { return options_; }
 
-  // Appends the tokens of `text` (any bytes; invalid UTF-8 is skipped) to `out`.
+  // Appends the tokens of `text` (any bytes; invalid UTF-8 bytes separate words) to `out`.
+  // Words are maximal runs of letters, marks and digits (an apostrophe or format character
+  // between two of them joins); each is NFKC-normalised and case-folded (pure-ASCII words are
+  // just lowercased), loses an English possessive "'s", is dropped if a stopword or too long,
+  // and is stemmed. `text` must be shorter than 4 GiB (offsets are 32-bit).
   void analyze(std::string_view text, std::vector<Token>& out);
   // Terms only (faster: no offsets kept), appended to `out`.
   void terms(std::string_view text, std::vector<std::string>& out);
-  // Normalise, fold and stem one word as the analyzer would; empty if it is a stopword.
+  // Normalise, fold and stem one word as the analyzer would; empty if it is a stopword (or
+  // too long, or has no letters or digits). If `word` holds several words, only the first is
+  // analysed.
   std::string analyze_word(std::string_view word);
 
  private:

@@ -13,6 +13,9 @@ struct Span {
   std::uint32_t end = 0;    // one past the last byte
 };
 
+// Both functions accept any bytes (text shorter than 4 GiB); whitespace is ASCII or Unicode
+// spaces. Spans are never empty and, together, cover every non-whitespace byte exactly once.
+
 // Sentences of `text`, trimmed of surrounding whitespace, in order, non-overlapping.
 std::vector<Span> split_sentences(std::string_view text);
 // Paragraphs: runs of text separated by one or more blank lines, trimmed.
