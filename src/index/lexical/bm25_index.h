@@ -91,7 +91,10 @@ class Bm25Index {
   Status merge(std::size_t max_segments = 8);
 
   // Top-k live chunks admitted by `filter`, score-descending, ties by ascending ChunkId.
-  // Uses BlockMax-WAND dynamic pruning.
+  // Small segments are scored term-at-a-time; large ones use dynamic pruning (MaxScore with
+  // block maxima; BlockMax-WAND selectable via lexical::set_search_tuning). Same results as
+  // search_exhaustive(), bit for bit. Query terms are deduplicated with weights summed; terms
+  // with weight <= 0 or unknown to the index contribute nothing.
   std::vector<ScoredChunk> search(const std::vector<QueryTerm>& query, std::size_t k,
                                   const FilterSpec& filter = {}) const;
   // Same contract, scoring every matching chunk: the oracle for search().
@@ -102,7 +105,9 @@ class Bm25Index {
   bool contains(ChunkId id) const;
   // All live chunk ids, ascending.
   std::vector<ChunkId> live_ids() const;
-  // Number of live chunks containing `term` (for query-side idf, e.g. answer composition).
+  // BM25 idf of `term` with the index's statistics: ln(1 + (N - df + 0.5) / (df + 0.5)), N and
+  // df counting deleted chunks until a merge (0 when the index is empty; an unknown term gets
+  // the df = 0 value).
   float idf(const std::string& term) const;
   Seq applied_seq() const;
   IndexStats stats() const;

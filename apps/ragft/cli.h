@@ -1,0 +1,56 @@
+// Shared pieces of the `ragft` subcommands: global options, workspace opening, output helpers.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "retrieve/searcher.h"
+#include "retrieve/workspace.h"
+
+namespace ragft::cli {
+
+struct Globals {
+  std::string data_dir;  // --data, RAGFT_DATA, or ./.ragft
+  bool json = false;     // --json: machine-readable stdout
+  std::string bm25_config = "bm25:k1=0.9,b=0.4";
+  std::string analyzer_config;  // empty: AnalyzerOptions defaults
+};
+
+// Each subcommand registers itself; its callback sets `exit_code`.
+void register_index(CLI::App& app, Globals& g, int& exit_code);
+void register_search(CLI::App& app, Globals& g, int& exit_code);
+void register_ask(CLI::App& app, Globals& g, int& exit_code);
+void register_eval(CLI::App& app, Globals& g, int& exit_code);
+void register_principal(CLI::App& app, Globals& g, int& exit_code);
+void register_stats(CLI::App& app, Globals& g, int& exit_code);
+
+// Opens the workspace (catching up the index) or returns the error.
+Result<Workspace> open_workspace(const Globals& g, const std::filesystem::path& dir = {});
+Result<WorkspaceOptions> workspace_options(const Globals& g);
+
+// Prints "error: <code>: <message>" to stderr and returns 1.
+int report(const Error& e);
+
+bool stderr_is_tty();
+// Draws a one-line progress bar on stderr (only when it is a terminal).
+void progress_bar(std::size_t done, std::size_t total, double seconds, const char* unit);
+void progress_done();
+
+// Options shared by search and ask: --tenant, --as, --where key=value.
+struct FilterArgs {
+  std::string tenant = "default";
+  std::string principal;
+  std::vector<std::string> where;
+};
+void add_filter_options(CLI::App* cmd, FilterArgs& f);
+Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f);
+
+// "a,b,,c" -> {"a","b","c"}
+std::vector<std::string> split_list(const std::string& s);
+
+}  // namespace ragft::cli

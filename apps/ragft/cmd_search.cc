@@ -1,0 +1,80 @@
+// ragft search "query": ranked chunks with ids, titles, scores and highlighted snippets.
+#include <fmt/format.h>
+
+#include "apps/ragft/cli.h"
+#include "retrieve/searcher.h"
+
+namespace ragft::cli {
+
+void add_filter_options(CLI::App* cmd, FilterArgs& f) {
+  cmd->add_option("--tenant", f.tenant, "Tenant to search")->capture_default_str();
+  cmd->add_option("--as", f.principal, "Search as this principal (only documents its groups may read)");
+  cmd->add_option("--where", f.where, "Metadata equality filter key=value (repeatable)");
+}
+
+Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f) {
+  SearchRequest r;
+  r.query = query;
+  r.k = k;
+  r.tenant = f.tenant;
+  if (!f.principal.empty()) r.principal = f.principal;
+  for (const auto& w : f.where) {
+    auto eq = w.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return make_error(ErrorCode::kInvalidArgument, "--where \"{}\": expected key=value", w);
+    }
+    r.metadata.emplace_back(w.substr(0, eq), w.substr(eq + 1));
+  }
+  return r;
+}
+
+nlohmann::json hit_json(const SearchHit& h) {
+  nlohmann::json hl = nlohmann::json::array();
+  for (const auto& x : h.highlights) hl.push_back({x.char_start, x.char_end});
+  return {{"rank", h.rank},          {"score", h.score},         {"doc_id", h.ext_id},
+          {"title", h.title},        {"source", h.source},       {"chunk_id", h.chunk_id},
+          {"char_start", h.char_start}, {"char_end", h.char_end}, {"page", h.page},
+          {"snippet", h.snippet},    {"highlights", hl}};
+}
+
+namespace {
+struct SearchArgs {
+  std::string query;
+  std::size_t k = 10;
+  FilterArgs filter;
+};
+
+int run_search(const Globals& g, const SearchArgs& a) {
+  auto req = make_request(a.query, a.k, a.filter);
+  if (!req.ok()) return report(req.error());
+  auto ws = open_workspace(g);
+  if (!ws.ok()) return report(ws.error());
+  auto hits = search(*ws, *req);
+  if (!hits.ok()) return report(hits.error());
+  if (g.json) {
+    nlohmann::json out = {{"query", a.query}, {"bm25", ws->index().options().to_config()},
+                          {"hits", nlohmann::json::array()}};
+    for (const auto& h : *hits) out["hits"].push_back(hit_json(h));
+    fmt::print("{}\n", out.dump());
+    return 0;
+  }
+  if (hits->empty()) fmt::print("no results\n");
+  for (const auto& h : *hits) {
+    fmt::print("{:>2}. {:.3f}  {}{}\n", h.rank, h.score, h.ext_id, h.title.empty() ? "" : "  " + h.title);
+    fmt::print("    chars {}-{}{}  {}\n", h.char_start, h.char_end,
+               h.page ? fmt::format(" p.{}", h.page) : "", h.snippet);
+  }
+  return 0;
+}
+}  // namespace
+
+void register_search(CLI::App& app, Globals& g, int& exit_code) {
+  auto a = std::make_shared<SearchArgs>();
+  CLI::App* cmd = app.add_subcommand("search", "Ranked chunks for a query (BM25)");
+  cmd->add_option("query", a->query, "The query")->required();
+  cmd->add_option("-k", a->k, "Number of results")->capture_default_str()->check(CLI::Range(1, 10000));
+  add_filter_options(cmd, a->filter);
+  cmd->callback([&g, &exit_code, a] { exit_code = run_search(g, *a); });
+}
+
+}  // namespace ragft::cli

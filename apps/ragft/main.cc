@@ -1,0 +1,34 @@
+// ragft: build RAG and fine-tuning on your data, measure both, and run the winner.
+#include <cstdlib>
+
+#include "apps/ragft/cli.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  ragft::log::init_from_env();
+  CLI::App app{"ragft: index documents, search them, answer with citations and measure retrieval."};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand: `ragft search q --json`
+  ragft::cli::Globals g;
+  const char* env_data = std::getenv("RAGFT_DATA");
+  g.data_dir = env_data ? env_data : ".ragft";
+  app.add_option("--data", g.data_dir, "Workspace directory (store + index); env RAGFT_DATA")
+      ->capture_default_str();
+  app.add_flag("--json", g.json, "Print machine-readable JSON on stdout");
+  app.add_option("--bm25", g.bm25_config, "BM25 parameters, e.g. bm25:k1=0.9,b=0.4")->capture_default_str();
+  app.add_option("--analyzer", g.analyzer_config,
+                 "Analyzer config, e.g. analyzer:lang=english,stop=english (fixed per workspace)");
+  int exit_code = 0;
+  ragft::cli::register_index(app, g, exit_code);
+  ragft::cli::register_search(app, g, exit_code);
+  ragft::cli::register_ask(app, g, exit_code);
+  ragft::cli::register_eval(app, g, exit_code);
+  ragft::cli::register_principal(app, g, exit_code);
+  ragft::cli::register_stats(app, g, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,31 @@
+// Extractive answers: the best-supported sentences of the top retrieved chunks, each cited with
+// the exact span it was taken from. No language model involved, so nothing is invented.
+//
+// Sentence support = (sum of idf of distinct query terms in the sentence) / (sum of idf of
+// distinct query terms), i.e. idf-weighted query coverage in [0, 1], plus a small bonus for
+// the chunk's retrieval rank. The answer abstains when no sentence reaches min_support.
+#pragma once
+
+#include <string>
+
+#include "core/result.h"
+#include "generate/answer.h"
+#include "retrieve/searcher.h"
+
+namespace ragft {
+
+struct ExtractiveOptions {
+  std::size_t chunks = 5;         // top chunks to read
+  std::size_t max_sentences = 3;  // sentences in the answer
+  float min_support = 0.4f;       // best sentence coverage below this -> abstain
+  float keep_ratio = 0.6f;        // further sentences need >= keep_ratio * best support
+  // "extractive:chunks=5,max=3,min=0.4,keep=0.6"; round-trips.
+  std::string to_config() const;
+  static Result<ExtractiveOptions> parse(std::string_view config);
+};
+
+// Retrieves with `request` (its k is replaced by options.chunks) and composes the answer.
+Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
+                                 const ExtractiveOptions& options = {});
+
+}  // namespace ragft

@@ -1,0 +1,153 @@
+#include "retrieve/searcher.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+#include "core/utf8.h"
+#include "text/sentences.h"
+
+namespace ragft {
+
+AnalyzedQuery analyze_query(Analyzer& analyzer, std::string_view text) {
+  std::vector<std::string> terms;
+  analyzer.terms(text, terms);
+  std::map<std::string, float> weights;
+  std::vector<std::string> order;
+  for (auto& t : terms) {
+    if (weights.emplace(t, 0.0f).second) order.push_back(t);
+    weights[t] += 1.0f;
+  }
+  AnalyzedQuery q;
+  for (auto& t : order) q.terms.push_back({t, weights[t]});
+  return q;
+}
+
+Result<FilterSpec> make_filter(Store& store, const SearchRequest& request) {
+  FilterSpec filter;
+  filter.tenant = request.tenant;
+  if (request.principal) {
+    RAGFT_TRY(std::optional<Principal> p, store.get_principal(request.tenant, *request.principal));
+    if (!p) {
+      return make_error(ErrorCode::kNotFound,
+                        "unknown principal '{}' in tenant '{}'; add it with `ragft principal add {} "
+                        "--groups G1,G2`",
+                        *request.principal, request.tenant, *request.principal);
+    }
+    std::vector<std::string> groups = p->groups;
+    groups.push_back("user:" + p->name);  // a document may admit a principal by name
+    filter.groups = std::move(groups);
+  }
+  for (const auto& [key, value] : request.metadata) {
+    RAGFT_TRY(std::vector<ChunkId> ids, store.chunks_with_metadata(key, value));
+    if (filter.allowlist) {
+      std::unordered_set<ChunkId> keep(ids.begin(), ids.end());
+      std::erase_if(*filter.allowlist, [&](ChunkId id) { return !keep.count(id); });
+    } else {
+      filter.allowlist = std::move(ids);
+    }
+  }
+  return filter;
+}
+
+namespace {
+
+// Marks query-term matches in `text` and picks the densest window of about `width` chars.
+void highlight(Analyzer& analyzer, const std::unordered_set<std::string>& query_terms,
+               const std::string& text, std::int64_t chunk_char_start, std::size_t width,
+               SearchHit& hit) {
+  std::vector<Token> tokens;
+  analyzer.analyze(text, tokens);
+  std::vector<Span> matches;
+  for (const Token& t : tokens) {
+    if (query_terms.count(t.term)) matches.push_back({t.start, t.end});
+  }
+  CharOffsetCursor cursor(text);
+  for (const Span& m : matches) {
+    std::int64_t s = static_cast<std::int64_t>(cursor.to_char(m.start));
+    std::int64_t e = static_cast<std::int64_t>(cursor.to_char(m.end));
+    hit.highlights.push_back({chunk_char_start + s, chunk_char_start + e});
+  }
+  // Window (in bytes) with the most matches, starting at a match.
+  std::size_t best_start = 0, best_count = 0;
+  for (std::size_t i = 0, j = 0; i < matches.size(); ++i) {
+    while (j < matches.size() && matches[j].end <= matches[i].start + width) ++j;
+    if (j - i > best_count) {
+      best_count = j - i;
+      best_start = matches[i].start;
+    }
+  }
+  std::size_t start = best_start > width / 4 ? best_start - width / 4 : 0;
+  // Align to a word start.
+  while (start > 0 && text[start - 1] != ' ' && text[start - 1] != '\n') --start;
+  std::size_t end = std::min(text.size(), start + width);
+  while (end < text.size() && text[end] != ' ' && text[end] != '\n') ++end;
+  std::string out;
+  if (start > 0) out += "…";
+  std::size_t pos = start;
+  for (const Span& m : matches) {
+    if (m.start < start || m.end > end) continue;
+    out.append(text, pos, m.start - pos);
+    out += "**";
+    out.append(text, m.start, m.end - m.start);
+    out += "**";
+    pos = m.end;
+  }
+  out.append(text, pos, end - pos);
+  if (end < text.size()) out += "…";
+  for (char& c : out) {
+    if (c == '\n') c = ' ';
+  }
+  hit.snippet = std::move(out);
+}
+
+}  // namespace
+
+Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& request) {
+  AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
+  if (q.terms.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "query \"{}\" has no searchable words (only stopwords or punctuation)",
+                      request.query);
+  }
+  RAGFT_TRY(FilterSpec filter, make_filter(ws.store(), request));
+  std::vector<ScoredChunk> scored = ws.index().search(q.terms, request.k, filter);
+  std::unordered_set<std::string> query_terms;
+  for (auto& t : q.terms) query_terms.insert(t.term);
+
+  std::vector<SearchHit> hits;
+  hits.reserve(scored.size());
+  std::map<DocId, DocumentRecord> docs;
+  for (std::size_t i = 0; i < scored.size(); ++i) {
+    RAGFT_TRY(std::optional<ChunkRecord> chunk, ws.store().get_chunk(scored[i].id));
+    if (!chunk) {
+      return make_error(ErrorCode::kCorrupt,
+                        "index returned chunk {} which is not in the store; reopen to catch up",
+                        scored[i].id);
+    }
+    auto it = docs.find(chunk->doc_id);
+    if (it == docs.end()) {
+      RAGFT_TRY(std::optional<DocumentRecord> doc, ws.store().get(chunk->doc_id));
+      if (!doc) return make_error(ErrorCode::kCorrupt, "chunk {} has no document", chunk->id);
+      it = docs.emplace(chunk->doc_id, std::move(*doc)).first;
+    }
+    const DocumentRecord& doc = it->second;
+    SearchHit hit;
+    hit.chunk_id = chunk->id;
+    hit.doc_id = doc.id;
+    hit.ext_id = doc.ext_id;
+    hit.title = doc.title;
+    hit.source = doc.source;
+    hit.score = scored[i].score;
+    hit.rank = static_cast<int>(i + 1);
+    hit.char_start = chunk->char_start;
+    hit.char_end = chunk->char_end;
+    hit.page = chunk->page;
+    hit.text = chunk->text;
+    highlight(ws.analyzer(), query_terms, hit.text, hit.char_start, request.snippet_chars, hit);
+    hits.push_back(std::move(hit));
+  }
+  return hits;
+}
+
+}  // namespace ragft

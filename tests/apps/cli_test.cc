@@ -1,0 +1,148 @@
+// End-to-end tests of the `ragft` binary: index, search, ask with citations, ACLs, sync.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "apps/test_util.h"
+#include "core/utf8.h"
+#include "store/store.h"
+
+namespace ragft {
+namespace {
+
+using testing::make_temp_dir;
+using testing::quote;
+using testing::run_ragft;
+using testing::write_file;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = make_temp_dir("ragft_cli_");
+    docs_ = root_ / "docs";
+    data_ = root_ / "ws";
+    write_file(docs_ / "volcano.md",
+               "# Volcanoes\n\nA volcano is a rupture in the crust of a planet. Lava flows from the "
+               "vent during an eruption.\n\n## Types\n\nShield volcanoes have gentle slopes built by "
+               "fluid basalt lava. Stratovolcanoes are steep and explosive.\n");
+    write_file(docs_ / "bees.html",
+               "<html><head><title>Honey bees</title><script>var x='lava';</script></head><body>"
+               "<nav>menu lava</nav><p>Honey bees communicate the location of flowers with a "
+               "waggle dance.</p><p>A colony has one queen and thousands of workers.</p></body></html>");
+    write_file(docs_ / "notes.txt", "Café owners in Zürich serve espresso. The espresso is strong.\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  std::string ws() const { return "--data " + quote(data_.string()); }
+
+  std::filesystem::path root_, docs_, data_;
+};
+
+TEST_F(CliTest, IndexSearchAskWithExactCitations) {
+  auto idx = run_ragft(ws() + " --json index " + quote(docs_.string()));
+  ASSERT_EQ(idx.exit_code, 0) << idx.out;
+  auto summary = nlohmann::json::parse(idx.out);
+  EXPECT_EQ(summary["added"], 3);
+  EXPECT_EQ(summary["failed"], 0);
+
+  auto s = run_ragft(ws() + " --json search " + quote("basalt lava slopes") + " -k 5");
+  ASSERT_EQ(s.exit_code, 0);
+  auto hits = nlohmann::json::parse(s.out)["hits"];
+  ASSERT_FALSE(hits.empty());
+  EXPECT_NE(hits[0]["doc_id"].get<std::string>().find("volcano.md"), std::string::npos);
+  EXPECT_NE(hits[0]["snippet"].get<std::string>().find("**basalt**"), std::string::npos);
+  // Script and nav text of the HTML page is not indexed.
+  for (const auto& h : hits) EXPECT_EQ(h["doc_id"].get<std::string>().find("bees.html"), std::string::npos);
+
+  auto a = run_ragft(ws() + " --json ask " + quote("How do honey bees communicate where flowers are?"));
+  ASSERT_EQ(a.exit_code, 0);
+  auto ans = nlohmann::json::parse(a.out);
+  EXPECT_FALSE(ans["abstained"].get<bool>());
+  ASSERT_FALSE(ans["sources"].empty());
+  EXPECT_NE(ans["answer"].get<std::string>().find("waggle dance"), std::string::npos);
+  EXPECT_NE(ans["answer"].get<std::string>().find("[1]"), std::string::npos);
+  // Every citation's span is exactly its quote in the stored document text.
+  auto store = Store::open(data_ / "store.db");
+  ASSERT_TRUE(store.ok());
+  for (const auto& src : ans["sources"]) {
+    auto doc = store->find("default", src["doc_id"].get<std::string>());
+    ASSERT_TRUE(doc.ok() && doc->has_value());
+    const std::string& text = (*doc)->text;
+    std::size_t b0 = byte_offset(text, src["char_start"].get<std::size_t>());
+    std::size_t b1 = byte_offset(text, src["char_end"].get<std::size_t>());
+    EXPECT_EQ(text.substr(b0, b1 - b0), src["quote"].get<std::string>());
+  }
+}
+
+TEST_F(CliTest, AskAbstainsWhenNothingRelevant) {
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  auto a = run_ragft(ws() + " --json ask " + quote("quantum chromodynamics gluon confinement"));
+  ASSERT_EQ(a.exit_code, 0);
+  auto ans = nlohmann::json::parse(a.out);
+  EXPECT_TRUE(ans["abstained"].get<bool>());
+  EXPECT_TRUE(ans["sources"].empty());
+}
+
+TEST_F(CliTest, UnicodeOffsetsInCitations) {
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  auto a = run_ragft(ws() + " --json ask " + quote("Where do café owners serve espresso?"));
+  ASSERT_EQ(a.exit_code, 0);
+  auto ans = nlohmann::json::parse(a.out);
+  ASSERT_FALSE(ans["abstained"].get<bool>()) << a.out;
+  // "Café owners in Zürich serve espresso." starts at char 0 and has 37 code points.
+  EXPECT_EQ(ans["sources"][0]["char_start"], 0);
+  EXPECT_EQ(ans["sources"][0]["char_end"], 37);
+}
+
+TEST_F(CliTest, AclFiltersInsideSearch) {
+  write_file(root_ / "secret" / "plan.txt", "The merger plan with Initech closes in March.\n");
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  ASSERT_EQ(run_ragft(ws() + " index --acl board " + quote((root_ / "secret").string())).exit_code, 0);
+  ASSERT_EQ(run_ragft(ws() + " principal add alice --groups board").exit_code, 0);
+  ASSERT_EQ(run_ragft(ws() + " principal add bob --groups staff").exit_code, 0);
+  auto as_alice = nlohmann::json::parse(run_ragft(ws() + " --json search merger --as alice").out);
+  auto as_bob = nlohmann::json::parse(run_ragft(ws() + " --json search merger --as bob").out);
+  EXPECT_EQ(as_alice["hits"].size(), 1u);
+  EXPECT_TRUE(as_bob["hits"].empty());
+  auto unknown = run_ragft(ws() + " search merger --as mallory");
+  EXPECT_EQ(unknown.exit_code, 1);
+}
+
+TEST_F(CliTest, IncrementalSyncCountsAndPrune) {
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  auto again = nlohmann::json::parse(run_ragft(ws() + " --json index " + quote(docs_.string())).out);
+  EXPECT_EQ(again["unchanged"], 3);
+  EXPECT_EQ(again["added"], 0);
+  write_file(docs_ / "notes.txt", "Tea houses in Kyoto serve matcha.\n");
+  std::filesystem::remove(docs_ / "bees.html");
+  write_file(docs_ / "empty.txt", "");
+  auto changed = nlohmann::json::parse(run_ragft(ws() + " --json index --prune " + quote(docs_.string())).out);
+  EXPECT_EQ(changed["changed"], 1);
+  EXPECT_EQ(changed["unchanged"], 1);
+  EXPECT_EQ(changed["removed"], 1);
+  EXPECT_EQ(changed["failed"], 1);  // the empty file
+  auto espresso = nlohmann::json::parse(run_ragft(ws() + " --json search espresso").out);
+  EXPECT_TRUE(espresso["hits"].empty());
+  auto matcha = nlohmann::json::parse(run_ragft(ws() + " --json search matcha").out);
+  EXPECT_EQ(matcha["hits"].size(), 1u);
+  auto bees = nlohmann::json::parse(run_ragft(ws() + " --json search waggle").out);
+  EXPECT_TRUE(bees["hits"].empty());
+}
+
+TEST_F(CliTest, IndexRebuildsWhenDeleted) {
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  std::filesystem::remove_all(data_ / "index");
+  auto s = nlohmann::json::parse(run_ragft(ws() + " --json search waggle").out);
+  EXPECT_EQ(s["hits"].size(), 1u);
+}
+
+TEST_F(CliTest, BadArgumentsGiveClearErrors) {
+  EXPECT_EQ(run_ragft(ws() + " index /no/such/path").exit_code, 1);
+  EXPECT_NE(run_ragft(ws() + " search").exit_code, 0);
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  EXPECT_EQ(run_ragft(ws() + " search " + quote("the of and")).exit_code, 1);  // only stopwords
+  EXPECT_EQ(run_ragft(ws() + " search lava --where nokey").exit_code, 1);
+}
+
+}  // namespace
+}  // namespace ragft
