@@ -35,7 +35,7 @@ std::uint64_t hash64(std::string_view data, std::uint64_t seed) {
     n -= 8;
   }
   std::uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
+  if (n > 0) std::memcpy(&tail, p, n);  // p may be null for an empty view
   h ^= rotl(tail * kMul2, 31) * kMul1;
   return mix(h);
 }

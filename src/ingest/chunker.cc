@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "core/check.h"
-#include "core/utf8.h"
 #include "text/sentences.h"
 
 namespace ragft {
@@ -30,12 +30,18 @@ Result<ChunkerOptions> ChunkerOptions::parse(std::string_view config) {
     }
     rest.remove_prefix(1);
   }
+  if (!rest.empty() && rest.back() == ',') {
+    return make_error(ErrorCode::kInvalidArgument, "chunker config \"{}\": trailing ','", config);
+  }
   ChunkerOptions o;
   bool has_overlap = false, has_max = false;
   while (!rest.empty()) {
     std::size_t comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (item.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, "chunker config \"{}\": empty item", config);
+    }
     std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -103,6 +109,21 @@ bool trim_span(std::string_view text, std::uint32_t& start, std::uint32_t& end) 
   while (start < end && is_ws(text[start])) ++start;
   while (end > start && is_ws(text[end - 1])) --end;
   return start < end;
+}
+
+// Code points in text[start, end): bytes that are not UTF-8 continuation bytes (10xxxxxx),
+// counted eight at a time.
+std::size_t count_code_points(std::string_view text, std::size_t start, std::size_t end) {
+  std::size_t continuation = 0, i = start;
+  for (; i + 8 <= end; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    // High bit set and next-to-high bit clear, per byte.
+    const std::uint64_t m = (w & ~(w << 1) & 0x8080808080808080ull) >> 7;  // 0/1 per byte
+    continuation += static_cast<std::size_t>((m * 0x0101010101010101ull) >> 56);
+  }
+  for (; i < end; ++i) continuation += (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+  return (end - start) - continuation;
 }
 
 struct Unit {
@@ -294,10 +315,15 @@ std::vector<ChunkSpan> chunk_text(const LoadedDocument& doc, const ChunkerOption
   }
 
   // Char offsets (starts and ends are each ascending) and pages.
-  CharOffsetCursor starts(text), ends(text);
+  std::uint32_t start_byte = 0, end_byte = 0;
+  std::int64_t start_chars = 0, end_chars = 0;
   for (ChunkSpan& c : out) {
-    c.char_start = static_cast<std::int64_t>(starts.to_char(c.byte_start));
-    c.char_end = static_cast<std::int64_t>(ends.to_char(c.byte_end));
+    start_chars += static_cast<std::int64_t>(count_code_points(text, start_byte, c.byte_start));
+    end_chars += static_cast<std::int64_t>(count_code_points(text, end_byte, c.byte_end));
+    start_byte = c.byte_start;
+    end_byte = c.byte_end;
+    c.char_start = start_chars;
+    c.char_end = end_chars;
     if (!doc.page_starts.empty()) {
       auto it = std::upper_bound(doc.page_starts.begin(), doc.page_starts.end(), c.byte_start);
       c.page = std::max<int>(1, static_cast<int>(it - doc.page_starts.begin()));

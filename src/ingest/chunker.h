@@ -17,7 +17,9 @@ struct ChunkerOptions {
   std::uint32_t target_tokens = 256;
   std::uint32_t overlap_tokens = 32;   // carried over as whole trailing sentences
   std::uint32_t max_tokens = 384;      // hard cap per chunk
-  // Config string, round-trips: "chunk:target=256,overlap=32,max=384".
+  // Config string, round-trips: "chunk:target=256,overlap=32,max=384". parse() fills unstated
+  // keys from the target (overlap = target/8, max = target*3/2) and rejects target 0,
+  // overlap >= target and max < target with kInvalidArgument.
   std::string to_config() const;
   static Result<ChunkerOptions> parse(std::string_view config);
 };
@@ -31,7 +33,9 @@ struct ChunkSpan {
 };
 
 // Chunks of `doc.text`, in order, covering every non-blank part of it. Never empty spans.
-// An empty or all-whitespace text gives no chunks.
+// An empty or all-whitespace text gives no chunks. Each span is trimmed of ASCII whitespace and
+// holds at most max_tokens words. `options` must be valid (as parse() accepts): invalid ones are
+// a bug (CHECK). Thread-safe.
 std::vector<ChunkSpan> chunk_text(const LoadedDocument& doc, const ChunkerOptions& options);
 
 }  // namespace ragft

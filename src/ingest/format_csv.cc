@@ -11,7 +11,7 @@ namespace {
 
 struct CsvRecord {
   std::vector<std::string> fields;
-  std::size_t line = 0;      // 1-based line where the record starts
+  std::size_t line = 0;       // 1-based line where the record starts
   bool unterminated = false;  // a quoted field ran to the end of the input
 };
 
@@ -83,7 +83,8 @@ std::string list_columns(const std::vector<std::string>& header) {
 
 }  // namespace
 
-Result<LoadResult> load_csv(std::string_view text, std::string_view name, const LoadOptions& options) {
+Result<LoadResult> load_csv(std::string_view text, std::string_view name,
+                            const LoadOptions& options) {
   std::vector<CsvRecord> records = split_records(text, options.csv_delimiter);
   if (records.empty()) return make_error(ErrorCode::kInvalidArgument, "{}: empty file", name);
   std::vector<std::string> header = std::move(records[0].fields);
@@ -167,8 +168,9 @@ Result<LoadResult> load_csv(std::string_view text, std::string_view name, const 
     result.documents.push_back(std::move(doc));
   }
   if (result.documents.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "{}: no valid row in {} data row(s){}{}", name,
-                      row, first_problem.empty() ? "" : " (first: ", first_problem.empty() ? "" : first_problem + ")");
+    return make_error(
+        ErrorCode::kInvalidArgument, "{}: no valid row in {} data row(s){}{}", name, row,
+        first_problem.empty() ? "" : " (first: ", first_problem.empty() ? "" : first_problem + ")");
   }
   return result;
 }

@@ -1,6 +1,7 @@
 // JSON Lines parser (BEIR corpus records and ragft records) and gzip decompression.
 #include <zlib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -15,26 +16,31 @@ Result<std::string> gunzip(std::string_view data, std::string_view name, std::ui
     return make_error(ErrorCode::kInternal, "{}: zlib inflateInit2 failed", name);
   }
   std::string out;
+  std::size_t produced = 0;
   std::size_t consumed = 0;
-  char buf[1 << 16];
   int rc = Z_OK;
   while (true) {
-    const std::size_t chunk = std::min<std::size_t>(data.size() - consumed, 1u << 30);
+    if (out.size() - produced < (1u << 16)) {
+      out.resize(
+          std::max<std::size_t>(out.size() * 2, std::max<std::size_t>(data.size() * 4, 1u << 20)));
+    }
+    const std::size_t in_chunk = std::min<std::size_t>(data.size() - consumed, 1u << 30);
+    const std::size_t out_chunk = std::min<std::size_t>(out.size() - produced, 1u << 30);
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data() + consumed));
-    zs.avail_in = static_cast<uInt>(chunk);
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
+    zs.avail_in = static_cast<uInt>(in_chunk);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    zs.avail_out = static_cast<uInt>(out_chunk);
     rc = inflate(&zs, Z_NO_FLUSH);
-    consumed += chunk - zs.avail_in;
-    out.append(buf, sizeof buf - zs.avail_out);
-    if (out.size() > max_bytes) {
+    consumed += in_chunk - zs.avail_in;
+    produced += out_chunk - zs.avail_out;
+    if (produced > max_bytes) {
       inflateEnd(&zs);
       return make_error(ErrorCode::kResourceExhausted,
                         "{}: decompressed size over the limit of {} bytes (raise max_file_bytes)",
                         name, max_bytes);
     }
     if (rc == Z_STREAM_END) {
-      // Concatenated gzip members: continue with the next one, if any (ignore zero padding).
+      // Concatenated gzip members: continue with the next one, if any.
       std::string_view rest = data.substr(consumed);
       if (rest.size() >= 2 && static_cast<unsigned char>(rest[0]) == 0x1f &&
           static_cast<unsigned char>(rest[1]) == 0x8b) {
@@ -43,17 +49,18 @@ Result<std::string> gunzip(std::string_view data, std::string_view name, std::ui
       }
       break;
     }
-    if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0)) {
-      if (rc == Z_BUF_ERROR) {
-        inflateEnd(&zs);
-        return make_error(ErrorCode::kCorrupt, "{}: truncated gzip data after {} input bytes",
-                          name, consumed);
-      }
+    if (rc == Z_BUF_ERROR && zs.avail_out > 0) {  // no progress possible: input ran out
+      inflateEnd(&zs);
+      return make_error(ErrorCode::kCorrupt, "{}: truncated gzip data after {} input bytes", name,
+                        consumed);
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
       std::string msg = zs.msg != nullptr ? zs.msg : "error";
       inflateEnd(&zs);
       return make_error(ErrorCode::kCorrupt, "{}: damaged gzip data ({})", name, msg);
     }
   }
+  out.resize(produced);
   inflateEnd(&zs);
   return out;
 }
@@ -98,7 +105,7 @@ std::string parse_record(const nlohmann::json& j, std::size_t line_no, LoadedDoc
     doc.metadata_json = meta->dump();
   }
   if (is_blank(doc.text) && is_blank(doc.title)) return "empty text and title";
-  doc.text = normalize_newlines(doc.text);
+  if (doc.text.find('\r') != std::string::npos) doc.text = normalize_newlines(doc.text);
   return {};
 }
 
@@ -124,13 +131,12 @@ Result<LoadResult> load_jsonl(std::string_view text, std::string_view name) {
     ++line_no;
     if (is_blank(line)) continue;
     ++records;
-    std::string sanitized;
-    if (!is_valid_utf8(line)) {
-      sanitized = sanitize_utf8(line);
-      line = sanitized;
-      warn("invalid UTF-8 replaced with U+FFFD");
-    }
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() && !is_valid_utf8(line)) {
+      // The parser rejects invalid UTF-8 in strings: keep the record, with U+FFFD.
+      warn("invalid UTF-8 replaced with U+FFFD");
+      j = nlohmann::json::parse(sanitize_utf8(line), nullptr, /*allow_exceptions=*/false);
+    }
     if (j.is_discarded()) {
       warn("not valid JSON");
       continue;

@@ -21,7 +21,8 @@ Result<LoadResult> load_markdown(std::string_view text, std::string_view name);
 Result<LoadResult> load_html(std::string_view text, std::string_view name);
 Result<LoadResult> load_pdf(std::string_view bytes, std::string_view name);
 Result<LoadResult> load_jsonl(std::string_view text, std::string_view name);
-Result<LoadResult> load_csv(std::string_view text, std::string_view name, const LoadOptions& options);
+Result<LoadResult> load_csv(std::string_view text, std::string_view name,
+                            const LoadOptions& options);
 
 // Decompresses gzip data (one or more members). Output over `max_bytes` -> kResourceExhausted;
 // damaged data -> kCorrupt.

@@ -110,7 +110,8 @@ Result<LoadResult> load_bytes(std::string_view bytes, Format format, std::string
   if (format == Format::kPdf) return load_pdf(bytes, name);
 
   std::string inflated;
-  if (format == Format::kJsonl && bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+  if (format == Format::kJsonl && bytes.size() >= 2 &&
+      static_cast<unsigned char>(bytes[0]) == 0x1f &&
       static_cast<unsigned char>(bytes[1]) == 0x8b) {
     RAGFT_TRY(inflated, gunzip(bytes, name, options.max_file_bytes));
     bytes = inflated;

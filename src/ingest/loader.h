@@ -55,6 +55,11 @@ struct LoadResult {
 // empty file (kInvalidArgument), binary content (kInvalidArgument), invalid UTF-8
 // (kInvalidArgument, with the byte offset), truncated/damaged PDF (kCorrupt), over
 // max_file_bytes (kResourceExhausted, checked before reading), unreadable (kIo / kNotFound).
+// Also: unknown extension (kUnsupported), md/html without any visible text (kInvalidArgument),
+// encrypted PDF or PDF without a text layer (kUnsupported). jsonl and csv do not fail on
+// invalid UTF-8: the record's bad bytes become U+FFFD and a warning names the line.
+// ext_id when a record has none: the line number (jsonl without _id/id), or the data row number
+// (csv with an empty csv_id_column).
 Result<LoadResult> load_file(const std::filesystem::path& path, const LoadOptions& options = {});
 // Same, from bytes already read; `name` is used in messages.
 Result<LoadResult> load_bytes(std::string_view bytes, Format format, std::string_view name,

@@ -17,13 +17,17 @@ namespace {
 
 bool is_word_codepoint(utf8proc_int32_t cp) {
   switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-      return true;
-    default:
-      return false;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: return true;
+    default: return false;
   }
 }
 
@@ -33,7 +37,7 @@ void append_folded(utf8proc_int32_t cp, std::string& out) {
   utf8proc_int32_t buf[16];
   int last_boundclass = 0;
   const auto options = static_cast<utf8proc_option_t>(UTF8PROC_CASEFOLD | UTF8PROC_COMPAT |
-                                                     UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK);
+                                                      UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK);
   utf8proc_ssize_t n = utf8proc_decompose_char(cp, buf, 16, options, &last_boundclass);
   if (n < 0 || n > 16) {
     n = 1;

@@ -6,14 +6,17 @@ namespace ragft::ingest_internal {
 std::string normalize_newlines(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\r') {
-      out.push_back('\n');
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-    } else {
-      out.push_back(c);
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t cr = s.find('\r', pos);
+    if (cr == std::string_view::npos) {
+      out.append(s.substr(pos));
+      break;
     }
+    out.append(s.substr(pos, cr - pos));
+    out.push_back('\n');
+    pos = cr + 1;
+    if (pos < s.size() && s[pos] == '\n') ++pos;
   }
   return out;
 }
