@@ -17,7 +17,7 @@ namespace ragft::cli {
 struct Globals {
   std::string data_dir;  // --data, RAGFT_DATA, or ./.ragft
   bool json = false;     // --json: machine-readable stdout
-  std::string bm25_config = "bm25:k1=0.9,b=0.4";
+  std::string bm25_config = Bm25Options{}.to_config();
   std::string analyzer_config;  // empty: AnalyzerOptions defaults
 };
 

@@ -15,9 +15,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", g.data_dir, "Workspace directory (store + index); env RAGFT_DATA")
       ->capture_default_str();
   app.add_flag("--json", g.json, "Print machine-readable JSON on stdout");
-  app.add_option("--bm25", g.bm25_config, "BM25 parameters, e.g. bm25:k1=0.9,b=0.4")->capture_default_str();
+  app.add_option("--bm25", g.bm25_config, "BM25 parameters (query time; the index is unchanged)")->capture_default_str();
   app.add_option("--analyzer", g.analyzer_config,
-                 "Analyzer config, e.g. analyzer:lang=english,stop=english (fixed per workspace)");
+                 "Analyzer config, e.g. analyzer:lang=english,stop=snowball (fixed per workspace)");
   int exit_code = 0;
   ragft::cli::register_index(app, g, exit_code);
   ragft::cli::register_search(app, g, exit_code);

@@ -115,8 +115,14 @@ Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
 
   std::vector<Candidate> candidates;
   std::vector<std::string> terms;
+  const float top_score = hits.front().score > 0 ? hits.front().score : 1.0f;
   for (std::size_t h = 0; h < hits.size(); ++h) {
     const std::string& text = hits[h].text;
+    // A sentence is read in the context of its document's title: "It lowers the risk" under
+    // the title "Aspirin and stroke" supports a question about aspirin and stroke.
+    terms.clear();
+    ws.analyzer().terms(hits[h].title, terms);
+    std::set<std::string> title_terms(terms.begin(), terms.end());
     for (const Span& s : split_sentences(text)) {
       terms.clear();
       ws.analyzer().terms(std::string_view(text).substr(s.start, s.end - s.start), terms);
@@ -126,10 +132,10 @@ Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
       c.terms.insert(terms.begin(), terms.end());
       float covered = 0;
       for (const auto& [term, w] : idf) {
-        if (c.terms.count(term)) covered += w;
+        if (c.terms.count(term) || title_terms.count(term)) covered += w;
       }
       c.support = covered / total_idf;
-      c.score = c.support + 0.05f / static_cast<float>(h + 1);
+      c.score = c.support + 0.1f * hits[h].score / top_score;
       candidates.push_back(std::move(c));
     }
   }

@@ -2,8 +2,10 @@
 // the exact span it was taken from. No language model involved, so nothing is invented.
 //
 // Sentence support = (sum of idf of distinct query terms in the sentence) / (sum of idf of
-// distinct query terms), i.e. idf-weighted query coverage in [0, 1], plus a small bonus for
-// the chunk's retrieval rank. The answer abstains when no sentence reaches min_support.
+// distinct query terms), i.e. idf-weighted query coverage in [0, 1], where the sentence's
+// document title counts as part of the sentence. Candidates are ranked by support plus
+// 0.1 x (chunk score / best chunk score). Question words (what, how, ...) do not count.
+// The answer abstains when no sentence reaches min_support.
 #pragma once
 
 #include <string>

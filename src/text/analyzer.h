@@ -20,7 +20,9 @@ struct AnalyzerOptions {
   // "english" (Lucene's 33-word classic set), "snowball" (the Snowball English list), "none",
   // or a custom list of words separated by '|' ("a|an|the"; one word: "the|"). Stopwords are
   // matched on the folded word before stemming; positions still advance over them.
-  std::string stopwords = "english";
+  // Default chosen by measurement: the Snowball list beat Lucene's 33 words on SciFact train
+  // queries (nDCG@10 0.7007 vs 0.6989 with bm25:k1=1.2,b=0.5); see docs/benchmarks.md.
+  std::string stopwords = "snowball";
   // Folded tokens longer than this many bytes (1..1024) are dropped (noise, base64, hashes);
   // positions still advance over them.
   std::uint32_t max_token_bytes = 64;

@@ -45,10 +45,10 @@ TEST(Bm25Options, ParseAndRoundTrip) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->k1, o->k1);
   EXPECT_EQ(back->b, o->b);
-  EXPECT_EQ(Bm25Options{}.to_config(), "bm25:k1=0.9,b=0.4");
+  EXPECT_EQ(Bm25Options{}.to_config(), "bm25:k1=1.2,b=0.5");
   auto only_b = Bm25Options::parse("bm25:b=0.5");
   ASSERT_TRUE(only_b.ok());
-  EXPECT_FLOAT_EQ(only_b->k1, 0.9f);
+  EXPECT_FLOAT_EQ(only_b->k1, Bm25Options{}.k1);
   EXPECT_TRUE(Bm25Options::parse("bm25").ok());
 }
 
@@ -63,7 +63,9 @@ TEST(Bm25Options, RejectsBadInput) {
 
 TEST(Bm25Index, HandComputedScores) {
   TempDir tmp;
-  auto idx = open_ok(tmp.path());
+  auto opened = Bm25Index::open(tmp.path(), *Bm25Options::parse("bm25:k1=0.9,b=0.4"));
+  ASSERT_TRUE(opened.ok());
+  Bm25Index idx = std::move(opened).value();
   add_tiny(idx);
   ASSERT_TRUE(idx.commit(1).ok());
   // N = 3, avgdl = (3 + 2 + 4) / 3 = 3, k1 = 0.9, b = 0.4.

@@ -253,7 +253,7 @@ TEST_P(Bm25PruningTest, ExhaustiveMatchesIndependentBm25) {
     }
   }
   const double n = static_cast<double>(m.in_segments.size());
-  const double avgdl = total_len / n, k1 = 0.9, b = 0.4;
+  const double avgdl = total_len / n, k1 = Bm25Options{}.k1, b = Bm25Options{}.b;
   std::mt19937 rng(seed() + 11);
   Zipf zipf(kVocab, 1.05);
   for (int i = 0; i < 50; ++i) {

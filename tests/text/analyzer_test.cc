@@ -317,8 +317,8 @@ TEST(AnalyzerTest, CloneBehavesTheSame) {
 
 TEST(AnalyzerOptionsTest, ConfigRoundTrips) {
   AnalyzerOptions defaults;
-  EXPECT_EQ(defaults.to_config(), "analyzer:lang=english,stop=english,maxlen=64");
-  auto parsed = AnalyzerOptions::parse("analyzer:lang=english,stop=english,maxlen=64");
+  EXPECT_EQ(defaults.to_config(), "analyzer:lang=english,stop=snowball,maxlen=64");
+  auto parsed = AnalyzerOptions::parse("analyzer:lang=english,stop=snowball,maxlen=64");
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(*parsed, defaults);
 
