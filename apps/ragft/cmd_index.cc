@@ -82,8 +82,8 @@ void register_index(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--tenant", a->tenant, "Tenant the documents belong to")->capture_default_str();
   cmd->add_option("--acl", a->acl, "Comma-separated groups allowed to read these documents "
                                    "(default: everyone in the tenant)");
-  cmd->add_option("--include", a->include, "Only files matching this glob (repeatable)");
-  cmd->add_option("--exclude", a->exclude, "Skip files matching this glob (repeatable)");
+  cmd->add_option("--include", a->include, "Only files matching this glob (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--exclude", a->exclude, "Skip files matching this glob (repeatable)")->allow_extra_args(false);
   cmd->add_flag("--prune", a->prune, "Remove documents whose files (or records) disappeared");
   cmd->add_option("--chunk", a->chunk, "Chunker config")->capture_default_str();
   cmd->add_option("--csv-id", a->csv_id, "CSV id column")->capture_default_str();

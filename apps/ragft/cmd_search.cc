@@ -9,7 +9,7 @@ namespace ragft::cli {
 void add_filter_options(CLI::App* cmd, FilterArgs& f) {
   cmd->add_option("--tenant", f.tenant, "Tenant to search")->capture_default_str();
   cmd->add_option("--as", f.principal, "Search as this principal (only documents its groups may read)");
-  cmd->add_option("--where", f.where, "Metadata equality filter key=value (repeatable)");
+  cmd->add_option("--where", f.where, "Metadata equality filter key=value (repeatable)")->allow_extra_args(false);
 }
 
 Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f) {

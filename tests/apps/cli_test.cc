@@ -129,6 +129,34 @@ TEST_F(CliTest, IncrementalSyncCountsAndPrune) {
   EXPECT_TRUE(bees["hits"].empty());
 }
 
+TEST_F(CliTest, JsonlCsvAndMetadataFilters) {
+  write_file(root_ / "recs" / "items.jsonl",
+             "{\"id\": \"r1\", \"title\": \"Red kettle\", \"text\": \"A kettle that boils water fast.\", "
+             "\"metadata\": {\"color\": \"red\"}}\n"
+             "{\"id\": \"r2\", \"title\": \"Blue kettle\", \"text\": \"A kettle with a whistle.\", "
+             "\"metadata\": {\"color\": \"blue\"}}\n"
+             "not json at all\n");
+  write_file(root_ / "recs" / "faq.csv", "key,question,answer\nq1,Kettle warranty?,Two years for every kettle.\n");
+  auto idx = run_ragft(ws() + " --json index --include '*.jsonl' --include '*.csv' --csv-id key --csv-text answer " +
+                       quote((root_ / "recs").string()));
+  ASSERT_EQ(idx.exit_code, 0);
+  auto summary = nlohmann::json::parse(idx.out);
+  EXPECT_EQ(summary["added"], 3);
+  EXPECT_EQ(summary["failed"], 1);  // the bad jsonl line, named in the failures
+  ASSERT_EQ(summary["failures"].size(), 1u);
+  EXPECT_NE(summary["failures"][0].get<std::string>().find("items.jsonl"), std::string::npos);
+  auto all = nlohmann::json::parse(run_ragft(ws() + " --json search kettle -k 10").out);
+  EXPECT_EQ(all["hits"].size(), 3u);
+  auto blue = nlohmann::json::parse(run_ragft(ws() + " --json search kettle --where color=blue").out);
+  ASSERT_EQ(blue["hits"].size(), 1u);
+  EXPECT_EQ(blue["hits"][0]["doc_id"], "r2");
+  auto none = nlohmann::json::parse(run_ragft(ws() + " --json search kettle --where color=green").out);
+  EXPECT_TRUE(none["hits"].empty());
+  auto csv = nlohmann::json::parse(run_ragft(ws() + " --json search years").out);
+  ASSERT_EQ(csv["hits"].size(), 1u);
+  EXPECT_EQ(csv["hits"][0]["doc_id"], "q1");
+}
+
 TEST_F(CliTest, IndexRebuildsWhenDeleted) {
   ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
   std::filesystem::remove_all(data_ / "index");
