@@ -69,7 +69,11 @@ Status Env::write_file_atomic(const fs::path& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return st;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = io_error("rename", tmp);
+    ::unlink(tmp.c_str());
+    return e;
+  }
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

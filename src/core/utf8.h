@@ -10,7 +10,7 @@ namespace ragft {
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
 bool is_valid_utf8(std::string_view s);
-// Replaces each invalid byte sequence with U+FFFD.
+// Replaces each byte that does not start a valid sequence with U+FFFD (one per byte).
 std::string sanitize_utf8(std::string_view s);
 // Number of code points in s[0, byte_offset). byte_offset must lie on a code-point boundary.
 std::size_t char_offset(std::string_view s, std::size_t byte_offset);

@@ -139,6 +139,11 @@ class Syncer {
         continue;
       }
       if (it->is_directory(ec)) continue;
+      if (!it->is_regular_file(ec) && !it->is_symlink(ec)) {
+        // FIFOs, sockets and devices could block or never end: never open them.
+        if (detect_format(p)) fail(p.string(), "not a regular file");
+        continue;
+      }
       std::string rel = fs::relative(p, root, ec).string();
       if (!detect_format(p)) {
         ++summary_.skipped;

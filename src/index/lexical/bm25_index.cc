@@ -464,14 +464,8 @@ std::vector<PreparedTerm> Bm25Index::Impl::prepare(const std::vector<QueryTerm>&
   return out;
 }
 
-void Bm25Index::Impl::search_segment_pruned(const LoadedSegment& ls,
-                                            const std::vector<PreparedTerm>& q,
-                                            const ScoreParams& sp, const Admit& admit_spec,
-                                            TopK& top) const {
-  const Segment& seg = *ls.seg;
-  if (seg.n_docs() == 0) return;
-  SegAdmit admit(ls, admit_spec);
-  if (admit.empty_allow()) return;
+// One cursor per query term present in the segment (qidx = the term's index in `q`).
+static std::vector<Cursor> open_cursors(const Segment& seg, const std::vector<PreparedTerm>& q, const ScoreParams& sp) {
   std::vector<Cursor> store;
   store.reserve(q.size());
   for (std::uint32_t i = 0; i < q.size(); ++i) {
@@ -480,6 +474,18 @@ void Bm25Index::Impl::search_segment_pruned(const LoadedSegment& ls,
       store.back().init(&seg, &seg.info(*t), i, q[i].idfw, sp);
     }
   }
+  return store;
+}
+
+void Bm25Index::Impl::search_segment_pruned(const LoadedSegment& ls,
+                                            const std::vector<PreparedTerm>& q,
+                                            const ScoreParams& sp, const Admit& admit_spec,
+                                            TopK& top) const {
+  const Segment& seg = *ls.seg;
+  if (seg.n_docs() == 0) return;
+  SegAdmit admit(ls, admit_spec);
+  if (admit.empty_allow()) return;
+  std::vector<Cursor> store = open_cursors(seg, q, sp);
   if (store.empty()) return;
   std::vector<Cursor*> cur;
   for (auto& c : store) cur.push_back(&c);
@@ -555,14 +561,7 @@ void Bm25Index::Impl::search_segment_maxscore(const LoadedSegment& ls,
   if (seg.n_docs() == 0) return;
   SegAdmit admit(ls, admit_spec);
   if (admit.empty_allow()) return;
-  std::vector<Cursor> store;
-  store.reserve(q.size());
-  for (std::uint32_t i = 0; i < q.size(); ++i) {
-    if (auto t = seg.find_term(q[i].term)) {
-      store.emplace_back();
-      store.back().init(&seg, &seg.info(*t), i, q[i].idfw, sp);
-    }
-  }
+  std::vector<Cursor> store = open_cursors(seg, q, sp);
   if (store.empty()) return;
   // Lists by ascending upper bound; prefix[i] bounds a doc found only in lists 0..i.
   std::vector<Cursor*> cur;
