@@ -28,6 +28,16 @@ void register_ask(CLI::App& app, Globals& g, int& exit_code);
 void register_eval(CLI::App& app, Globals& g, int& exit_code);
 void register_principal(CLI::App& app, Globals& g, int& exit_code);
 void register_stats(CLI::App& app, Globals& g, int& exit_code);
+// Task models (cmd_train.cc registers `train` and `predict` and dispatches by the manifest's task).
+void register_train(CLI::App& app, Globals& g, int& exit_code);
+void register_predict(CLI::App& app, Globals& g, int& exit_code);
+void register_train_classify(CLI::App* train, Globals& g, int& exit_code);  // cmd_classify.cc
+void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code);    // cmd_classify.cc
+void register_train_extract(CLI::App* train, Globals& g, int& exit_code);   // cmd_extract.cc
+void register_eval_extract(CLI::App* eval, Globals& g, int& exit_code);     // cmd_extract.cc
+// `ragft predict MODEL [FILES]`: one prediction per input line (stdin when no files).
+int predict_classify(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);
+int predict_extract(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);
 
 // Opens the workspace (catching up the index) or returns the error.
 Result<Workspace> open_workspace(const Globals& g, const std::filesystem::path& dir = {});

@@ -172,6 +172,8 @@ void register_eval(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--repeat", a->repeat, "Timed top-10 repetitions per query")->capture_default_str()
       ->check(CLI::Range(0, 100));
   cmd->callback([&g, &exit_code, a] { exit_code = run_eval(g, *a); });
+  register_eval_classify(eval, g, exit_code);
+  register_eval_extract(eval, g, exit_code);
 }
 
 }  // namespace ragft::cli

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   ragft::cli::register_eval(app, g, exit_code);
   ragft::cli::register_principal(app, g, exit_code);
   ragft::cli::register_stats(app, g, exit_code);
+  ragft::cli::register_train(app, g, exit_code);
+  ragft::cli::register_predict(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,351 @@
+// ragft train classify, ragft eval classify, and predictions of classify models.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "apps/ragft/cli.h"
+#include "evaluate/classification.h"
+#include "train/classifier.h"
+#include "train/combo_classifier.h"
+#include "train/data_checks.h"
+#include "train/dataset.h"
+
+namespace ragft::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DataArgs {
+  std::string format = "jsonl";
+  std::string text_column = "text";
+  std::string label_column = "label";
+  std::string encoding = "utf-8";
+  bool strict = false;
+  bool trec_fine = false;
+};
+
+void add_data_options(CLI::App* cmd, DataArgs& d) {
+  cmd->add_option("--format", d.format, "Data format: jsonl, csv, fasttext, trec, sst")->capture_default_str();
+  cmd->add_option("--text-column", d.text_column, "jsonl field / csv column holding the text")->capture_default_str();
+  cmd->add_option("--label-column", d.label_column, "jsonl field / csv column holding the label(s)")->capture_default_str();
+  cmd->add_option("--encoding", d.encoding, "utf-8 or latin-1 (TREC files are Latin-1)")->capture_default_str();
+  cmd->add_flag("--strict", d.strict, "Fail on the first invalid line instead of skipping it");
+  cmd->add_flag("--trec-fine", d.trec_fine, "trec: use the fine label COARSE:fine");
+}
+
+Result<DataOptions> data_options(const DataArgs& d) {
+  DataOptions o;
+  RAGFT_TRY(o.format, parse_data_format(d.format));
+  RAGFT_TRY(o.encoding, parse_encoding(d.encoding));
+  o.text_column = d.text_column;
+  o.label_column = d.label_column;
+  o.strict = d.strict;
+  o.trec_fine = d.trec_fine;
+  return o;
+}
+
+Result<Dataset> load_data(const std::string& path, const DataOptions& o) {
+  RAGFT_TRY(Dataset d, load_examples(path, o));
+  for (const auto& w : d.warnings) fmt::print(stderr, "warning: {}\n", w);
+  if (d.skipped > d.warnings.size()) {
+    fmt::print(stderr, "warning: {} more invalid lines skipped in {}\n", d.skipped - d.warnings.size(), path);
+  }
+  if (d.examples.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "no usable examples in {} (format {}); check --format and the columns",
+                      path, data_format_name(o.format));
+  }
+  return d;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+std::uint64_t dir_bytes(const fs::path& dir) {
+  std::uint64_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  }
+  return n;
+}
+
+struct Evaluation {
+  ClassificationReport report;
+  std::vector<double> latency_us;
+};
+
+// Gold label for single-label metrics: the predicted label when it is one of the gold labels,
+// else the first gold label.
+Evaluation evaluate(const Classifier& c, const Dataset& data) {
+  Evaluation ev;
+  std::vector<std::string> gold, pred;
+  ev.latency_us.reserve(data.examples.size());
+  for (const auto& e : data.examples) {
+    auto t0 = std::chrono::steady_clock::now();
+    Prediction p = c.predict(e.text);
+    ev.latency_us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    const std::string& top = p.top();
+    bool hit = std::find(e.labels.begin(), e.labels.end(), top) != e.labels.end();
+    gold.push_back(hit ? top : e.labels.front());
+    pred.push_back(top);
+  }
+  ev.report = classification_report(gold, pred, c.labels());
+  return ev;
+}
+
+struct TrainArgs {
+  std::string train, eval, out;
+  DataArgs data;
+  std::string contender = "all";
+  std::uint64_t seed = 1;
+  double validation = 0.1;
+  LinearOptions linear;
+  std::string epochs = "5,10,25,50";
+  KnnOptions knn;
+  std::string ks = "1,3,5,10,20,50";
+};
+
+Result<std::vector<int>> parse_ints(const std::string& s, const char* flag) {
+  std::vector<int> v;
+  for (const auto& x : split_list(s)) {
+    try {
+      std::size_t used = 0;
+      int n = std::stoi(x, &used);
+      if (used != x.size() || n < 1) throw std::invalid_argument(x);
+      v.push_back(n);
+    } catch (const std::exception&) {
+      return make_error(ErrorCode::kInvalidArgument, "{} \"{}\": expected positive integers separated by commas", flag, s);
+    }
+  }
+  if (v.empty()) return make_error(ErrorCode::kInvalidArgument, "{} is empty", flag);
+  return v;
+}
+
+int run_train(const Globals& g, TrainArgs a) {
+  auto o = data_options(a.data);
+  if (!o.ok()) return report(o.error());
+  if (a.contender != "linear" && a.contender != "knn" && a.contender != "combo" && a.contender != "all") {
+    return report(make_error(ErrorCode::kInvalidArgument, "--contender \"{}\": use linear, knn, combo or all", a.contender));
+  }
+  auto epochs = parse_ints(a.epochs, "--epochs");
+  if (!epochs.ok()) return report(epochs.error());
+  a.linear.epochs = *epochs;
+  auto ks = parse_ints(a.ks, "--k");
+  if (!ks.ok()) return report(ks.error());
+  a.knn.ks = *ks;
+
+  auto train = load_data(a.train, *o);
+  if (!train.ok()) return report(train.error());
+  std::optional<Dataset> eval;
+  if (!a.eval.empty()) {
+    auto e = load_data(a.eval, *o);
+    if (!e.ok()) return report(e.error());
+    eval = std::move(*e);
+  }
+  auto checks = check_data(*train, eval ? &*eval : nullptr);
+  if (!checks.ok()) return report(checks.error());
+  if (!g.json) fmt::print("{}", checks->to_text());
+  std::fflush(stdout);
+
+  TrainOptions t;
+  t.seed = a.seed;
+  t.validation_fraction = a.validation;
+  t.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+
+  // (kind, model) in training order; `all` trains the combo and keeps its sub-models.
+  std::vector<std::pair<std::string, const Classifier*>> models;
+  std::unique_ptr<Classifier> owned;
+  const auto& ex = train->examples;
+  if (a.contender == "linear") {
+    auto m = LinearClassifier::train(ex, a.linear, t);
+    if (!m.ok()) return report(m.error());
+    owned = std::move(*m);
+    models.emplace_back("linear", owned.get());
+  } else if (a.contender == "knn") {
+    auto m = KnnClassifier::train(ex, a.knn, t);
+    if (!m.ok()) return report(m.error());
+    owned = std::move(*m);
+    models.emplace_back("knn", owned.get());
+  } else {
+    ComboOptions co;
+    co.linear = a.linear;
+    co.knn = a.knn;
+    auto m = ComboClassifier::train(ex, co, t);
+    if (!m.ok()) return report(m.error());
+    const ComboClassifier* c = m->get();
+    owned = std::move(*m);
+    if (a.contender == "all") {
+      models.emplace_back("linear", &c->linear());
+      models.emplace_back("knn", &c->knn());
+    }
+    models.emplace_back("combo", c);
+  }
+
+  nlohmann::json out = {{"data", checks->to_json()}, {"models", nlohmann::json::array()}};
+  for (auto& [kind, cm] : models) {
+    auto* m = const_cast<Classifier*>(cm);
+    fs::path dir = a.contender == "all" ? fs::path(a.out) / kind : fs::path(a.out);
+    nlohmann::json row = {{"kind", kind}, {"dir", dir.string()}, {"train_seconds", m->info().train_seconds},
+                          {"validation", m->info().metrics.value("validation", nlohmann::json::object())}};
+    if (eval) {
+      Evaluation ev = evaluate(*m, *eval);
+      nlohmann::json e = {{"file", a.eval},
+                          {"n", ev.report.n},
+                          {"accuracy", ev.report.accuracy},
+                          {"macro_f1", ev.report.macro_f1},
+                          {"latency_us_p50", percentile(ev.latency_us, 0.5)}};
+      m->info().metrics["eval"] = e;
+      row["eval"] = e;
+    }
+    Status s = m->save(dir);
+    if (!s.ok()) return report(s.error());
+    row["bytes_on_disk"] = dir_bytes(dir);
+    out["models"].push_back(row);
+  }
+  if (g.json) {
+    fmt::print("{}\n", out.dump());
+    return 0;
+  }
+  fmt::print("\n{:<8} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}  {}\n", "model", "val acc", "eval acc", "macro-F1",
+             "train s", "p50 us", "size MB", "dir");
+  for (const auto& r : out["models"]) {
+    bool has_eval = r.contains("eval");
+    fmt::print("{:<8} {:>9.4f} {:>9} {:>9} {:>9.2f} {:>10} {:>10.1f}  {}\n", r["kind"].get<std::string>(),
+               r["validation"].value("accuracy", 0.0),
+               has_eval ? fmt::format("{:.4f}", r["eval"]["accuracy"].get<double>()) : "-",
+               has_eval ? fmt::format("{:.4f}", r["eval"]["macro_f1"].get<double>()) : "-",
+               r["train_seconds"].get<double>(),
+               has_eval ? fmt::format("{:.1f}", r["eval"]["latency_us_p50"].get<double>()) : "-",
+               static_cast<double>(r["bytes_on_disk"].get<std::uint64_t>()) / 1e6, r["dir"].get<std::string>());
+  }
+  return 0;
+}
+
+struct EvalArgs {
+  std::string model, data;
+  DataArgs d;
+};
+
+int run_eval_classify(const Globals& g, const EvalArgs& a) {
+  auto o = data_options(a.d);
+  if (!o.ok()) return report(o.error());
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = load_classifier(a.model);
+  if (!c.ok()) return report(c.error());
+  double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  auto data = load_data(a.data, *o);
+  if (!data.ok()) return report(data.error());
+  Evaluation ev = evaluate(**c, *data);
+  const auto& r = ev.report;
+  double p50 = percentile(ev.latency_us, 0.5), p99 = percentile(ev.latency_us, 0.99);
+  std::uint64_t bytes = dir_bytes(a.model);
+  if (g.json) {
+    nlohmann::json j = r.to_json();
+    j["model"] = a.model;
+    j["kind"] = (*c)->kind();
+    j["data"] = a.data;
+    j["latency_us_p50"] = p50;
+    j["latency_us_p99"] = p99;
+    j["load_ms"] = load_ms;
+    j["bytes_on_disk"] = bytes;
+    j["train_seconds"] = (*c)->info().train_seconds;
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("model {} ({}), data {}: {} examples\n", a.model, (*c)->kind(), a.data, r.n);
+  fmt::print("accuracy {:.4f}  macro-F1 {:.4f}\n", r.accuracy, r.macro_f1);
+  fmt::print("{:<24} {:>9} {:>9} {:>9} {:>8}\n", "label", "precision", "recall", "F1", "support");
+  for (const auto& m : r.per_class) {
+    fmt::print("{:<24} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", m.label, m.precision, m.recall, m.f1, m.support);
+  }
+  fmt::print("confusion (rows gold, columns predicted):\n{:<12}", "");
+  for (const auto& l : r.labels) fmt::print(" {:>8.8}", l);
+  fmt::print("\n");
+  for (std::size_t i = 0; i < r.labels.size(); ++i) {
+    fmt::print("{:<12.12}", r.labels[i]);
+    for (auto n : r.confusion[i]) fmt::print(" {:>8}", n);
+    fmt::print("\n");
+  }
+  fmt::print("latency per example (1 thread): p50 {:.1f} us, p99 {:.1f} us; load {:.1f} ms\n", p50, p99, load_ms);
+  fmt::print("model size {:.1f} MB; trained in {:.2f} s\n", static_cast<double>(bytes) / 1e6, (*c)->info().train_seconds);
+  return 0;
+}
+
+}  // namespace
+
+void register_train_classify(CLI::App* train, Globals& g, int& exit_code) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* cmd = train->add_subcommand("classify", "Train text classifiers (linear fastText, BM25 kNN, combination) "
+                                                    "and compare them");
+  cmd->add_option("--train", a->train, "Training data file")->required();
+  cmd->add_option("--eval", a->eval, "Evaluation data file (same format)");
+  add_data_options(cmd, a->data);
+  cmd->add_option("--contender", a->contender, "linear, knn, combo, or all (into OUT/linear, OUT/knn, OUT/combo)")
+      ->capture_default_str();
+  cmd->add_option("--out", a->out, "Model directory")->required();
+  cmd->add_option("--seed", a->seed, "Seed (validation split, fastText)")->capture_default_str();
+  cmd->add_option("--validation", a->validation, "Share of the training data held out to choose settings")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.5));
+  cmd->add_option("--dim", a->linear.dim, "linear: vector dimension")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--lr", a->linear.lr, "linear: learning rate")->capture_default_str();
+  cmd->add_option("--epochs", a->epochs, "linear: candidate epochs, chosen on validation")->capture_default_str();
+  cmd->add_option("--word-ngrams", a->linear.word_ngrams, "linear: word n-gram length")->capture_default_str();
+  cmd->add_option("--minn", a->linear.minn, "linear: min char n-gram (0: none)")->capture_default_str();
+  cmd->add_option("--maxn", a->linear.maxn, "linear: max char n-gram (0: none)")->capture_default_str();
+  cmd->add_option("--bucket", a->linear.bucket, "linear: hash buckets for n-grams")->capture_default_str();
+  cmd->add_option("--linear-analyzer", a->linear.analyzer, "linear: \"whitespace\" or an analyzer config")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->linear.threads, "linear: training threads (1: reproducible)")->capture_default_str();
+  cmd->add_option("--k", a->ks, "knn: candidate k, chosen on validation")->capture_default_str();
+  cmd->callback([&g, &exit_code, a] { exit_code = run_train(g, *a); });
+}
+
+void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code) {
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* cmd = eval->add_subcommand("classify", "Accuracy, macro-F1, per-class P/R/F1, confusion matrix and latency "
+                                                   "of a classify model");
+  cmd->add_option("model", a->model, "Model directory")->required();
+  cmd->add_option("data", a->data, "Labelled data file")->required();
+  add_data_options(cmd, a->d);
+  cmd->callback([&g, &exit_code, a] { exit_code = run_eval_classify(g, *a); });
+}
+
+int predict_classify(const Globals& g, const fs::path& model, const std::vector<std::string>& files) {
+  auto c = load_classifier(model);
+  if (!c.ok()) return report(c.error());
+  auto one = [&](std::istream& in) {
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      Prediction p = (*c)->predict(line);
+      if (g.json) {
+        nlohmann::json ls = nlohmann::json::array();
+        for (const auto& x : p.labels) ls.push_back({{"label", x.label}, {"score", x.score}});
+        nlohmann::json j = {{"text", line}, {"labels", ls}};
+        fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      } else {
+        fmt::print("{}\t{:.4f}\n", p.labels.front().label, p.labels.front().score);
+      }
+    }
+  };
+  if (files.empty()) {
+    one(std::cin);
+    return 0;
+  }
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return report(make_error(ErrorCode::kNotFound, "cannot open {}", f));
+    one(in);
+  }
+  return 0;
+}
+
+}  // namespace ragft::cli

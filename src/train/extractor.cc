@@ -1,0 +1,58 @@
+#include "train/extractor.h"
+
+#include "core/env.h"
+#include "train/knn_tagger.h"
+
+namespace ragft {
+
+std::vector<std::string> whitespace_tokens(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    std::size_t j = i;
+    while (j < text.size() && !space(text[j])) ++j;
+    if (j > i) out.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+Extractor::TaggedText Extractor::predict_text(std::string_view text) const {
+  TaggedText t;
+  t.tokens = whitespace_tokens(text);
+  t.tags = predict(t.tokens);
+  return t;
+}
+
+Status Extractor::save(const std::filesystem::path& dir) const {
+  RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
+  RAGFT_TRY_STATUS(save_files(dir));
+  ModelManifest m;
+  m.task = std::string(kExtractTask);
+  m.kind = kind();
+  m.labels = labels();
+  m.train_data_hash = record_.train_data_hash;
+  m.config = config();
+  m.metrics = record_.metrics;
+  m.train_seconds = record_.train_seconds;
+  m.extra = extra();
+  return write_manifest(dir, m);
+}
+
+Result<std::unique_ptr<Extractor>> load_extractor(const std::filesystem::path& dir) {
+  RAGFT_TRY(ModelManifest m, read_manifest(dir));
+  if (m.task != kExtractTask) {
+    return make_error(ErrorCode::kInvalidArgument, "{} is a \"{}\" model, not an extraction model", dir.string(),
+                      m.task);
+  }
+  if (m.kind == kKnnTaggerKind) {
+    RAGFT_TRY(std::unique_ptr<KnnTagger> t, KnnTagger::load(dir, m));
+    return std::unique_ptr<Extractor>(std::move(t));
+  }
+  return make_error(ErrorCode::kUnsupported, "{}: extraction model kind \"{}\" is not supported by this build",
+                    dir.string(), m.kind);
+}
+
+}  // namespace ragft
