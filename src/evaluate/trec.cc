@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/lines.h"
 #include "core/check.h"
 #include "core/env.h"
 #include "core/utf8.h"
@@ -22,17 +23,9 @@ namespace {
 // and line numbers count from 1. A final line without '\n' is still visited.
 template <typename Fn>
 Status for_each_line(std::string_view text, Fn&& fn) {
-  std::size_t pos = 0;
-  std::size_t line_no = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    ++line_no;
-    RAGFT_TRY_STATUS(fn(line, line_no));
-    pos = end + 1;
-  }
+  LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line)) RAGFT_TRY_STATUS(fn(line, lines.line_no()));
   return ok_status();
 }
 

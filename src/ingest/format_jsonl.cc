@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/utf8.h"
+#include "core/lines.h"
 #include "ingest/formats.h"
 
 namespace ragft::ingest_internal {
@@ -122,13 +123,10 @@ Result<LoadResult> load_jsonl(std::string_view text, std::string_view name) {
     if (first_problem.empty()) first_problem = w;
     result.warnings.push_back(std::move(w));
   };
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line_no;
+  LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    line_no = lines.line_no();
     if (is_blank(line)) continue;
     ++records;
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);

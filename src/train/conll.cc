@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <utf8proc.h>
 
+#include "core/lines.h"
 #include "core/env.h"
 #include "core/hash.h"
 #include "core/utf8.h"
@@ -64,14 +65,10 @@ Result<ConllData> parse_conll(std::string_view text, std::string_view name, cons
     }
     cur = TaggedSentence{};
   };
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line_no;
+  LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const std::size_t line_no = lines.line_no();
     if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // UTF-8 BOM
     std::string_view t = trim(line);
     if (t.empty()) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/lines.h"
 #include "core/env.h"
 #include "core/hash.h"
 #include "core/utf8.h"
@@ -64,17 +65,11 @@ class Builder {
 // Calls fn(line_no, line) for every non-blank line, '\r' stripped.
 template <typename Fn>
 Status for_each_line(std::string_view content, Fn&& fn) {
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < content.size()) {
-    std::size_t nl = content.find('\n', pos);
-    if (nl == std::string_view::npos) nl = content.size();
-    std::string_view line = content.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  LineCursor lines(content);
+  std::string_view line;
+  while (lines.next(line)) {
     if (trim(line).empty()) continue;
-    RAGFT_TRY_STATUS(fn(line_no, line));
+    RAGFT_TRY_STATUS(fn(lines.line_no(), line));
   }
   return ok_status();
 }
