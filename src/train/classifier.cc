@@ -63,11 +63,6 @@ double accuracy_of(const Classifier& c, const std::vector<Example>& examples) {
   return static_cast<double>(ok) / static_cast<double>(examples.size());
 }
 
-std::string examples_hash(const std::vector<Example>& examples) {
-  Dataset d;
-  d.examples = examples;
-  return d.content_hash();
-}
 
 Result<std::unique_ptr<Classifier>> load_classifier(const std::filesystem::path& dir) {
   RAGFT_TRY(ModelManifest m, read_manifest(dir));

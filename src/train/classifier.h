@@ -85,7 +85,4 @@ double accuracy_of(const Classifier& c, const std::vector<Example>& examples);
 // "classify", kUnsupported for an unknown kind, kCorrupt for damaged files.
 Result<std::unique_ptr<Classifier>> load_classifier(const std::filesystem::path& dir);
 
-// content_hash of examples (text and labels), as Dataset::content_hash.
-std::string examples_hash(const std::vector<Example>& examples);
-
 }  // namespace ragft

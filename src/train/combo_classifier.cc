@@ -42,9 +42,7 @@ Result<std::unique_ptr<ComboClassifier>> ComboClassifier::train(const std::vecto
   if (examples.empty()) return make_error(ErrorCode::kInvalidArgument, "no training examples");
   if (o.alphas.empty()) return make_error(ErrorCode::kInvalidArgument, "combo: no alpha candidates");
   auto t0 = std::chrono::steady_clock::now();
-  Dataset all;
-  all.examples = examples;
-  std::vector<std::string> labels = all.labels();
+  std::vector<std::string> labels = labels_of(examples);
   Split split = stratified_split(examples, t.validation_fraction, t.seed);
 
   // The linear model trained on the split's training part, then the refit, as LinearClassifier::train does.
@@ -93,7 +91,7 @@ Result<std::unique_ptr<ComboClassifier>> ComboClassifier::train(const std::vecto
   } else {
     lin = std::move(lin_split);
   }
-  lin->info().train_data_hash = all.content_hash();
+  lin->info().train_data_hash = examples_hash(examples);
   lin->info().config = o.linear.to_config();
   lin->info().metrics = {{"validation", {{"accuracy", lin_val}, {"examples", split.validation.size()}}},
                          {"selection", lin_grid}};
@@ -103,7 +101,7 @@ Result<std::unique_ptr<ComboClassifier>> ComboClassifier::train(const std::vecto
   lin->info().train_seconds = lin_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - tl).count();
 
   RAGFT_TRY(auto c, make(std::move(lin), std::move(knn), alpha));
-  c->info_.train_data_hash = all.content_hash();
+  c->info_.train_data_hash = examples_hash(examples);
   c->info_.config = o.to_config();
   c->info_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   c->info_.metrics = {{"validation", {{"accuracy", static_cast<double>(correct[best_i]) / nval},

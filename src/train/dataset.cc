@@ -295,17 +295,21 @@ std::string latin1_to_utf8(std::string_view s) {
   return out;
 }
 
-std::vector<std::string> Dataset::labels() const {
+std::vector<std::string> labels_of(const std::vector<Example>& examples) {
   std::set<std::string> s;
   for (const auto& e : examples) s.insert(e.labels.begin(), e.labels.end());
   return {s.begin(), s.end()};
 }
 
+std::vector<std::string> Dataset::labels() const { return labels_of(examples); }
+
 bool Dataset::multi_label() const {
   return std::any_of(examples.begin(), examples.end(), [](const Example& e) { return e.labels.size() > 1; });
 }
 
-std::string Dataset::content_hash() const {
+std::string Dataset::content_hash() const { return examples_hash(examples); }
+
+std::string examples_hash(const std::vector<Example>& examples) {
   std::string buf;
   for (const auto& e : examples) {
     buf += e.text;

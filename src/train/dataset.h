@@ -46,6 +46,11 @@ struct Example {
   std::size_t line = 0;             // 1-based line of the record in its file (0: made in code)
 };
 
+// Distinct labels of `examples`, sorted.
+std::vector<std::string> labels_of(const std::vector<Example>& examples);
+// content_hash of the examples' text and labels (not line numbers), in order.
+std::string examples_hash(const std::vector<Example>& examples);
+
 struct Dataset {
   std::string source;  // file it was read from
   std::vector<Example> examples;

@@ -125,9 +125,7 @@ Result<std::unique_ptr<KnnClassifier>> KnnClassifier::train(const std::vector<Ex
   if (examples.empty()) return make_error(ErrorCode::kInvalidArgument, "no training examples");
   if (o.ks.empty()) return make_error(ErrorCode::kInvalidArgument, "knn: no k candidates");
   auto t0 = std::chrono::steady_clock::now();
-  Dataset all;
-  all.examples = examples;
-  std::vector<std::string> labels = all.labels();
+  std::vector<std::string> labels = labels_of(examples);
   Split split = stratified_split(examples, t.validation_fraction, t.seed);
   int kmax = *std::max_element(o.ks.begin(), o.ks.end());
   RAGFT_TRY(auto sm, build(split.train, labels, o, kmax));
@@ -153,7 +151,7 @@ Result<std::unique_ptr<KnnClassifier>> KnnClassifier::train(const std::vector<Ex
   sm->k_ = k;
   RAGFT_TRY(auto model, build(examples, labels, o, k));
   if (split_model) *split_model = std::move(sm);
-  model->info_.train_data_hash = all.content_hash();
+  model->info_.train_data_hash = examples_hash(examples);
   model->info_.config = o.to_config();
   model->info_.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   model->info_.metrics = {{"validation", {{"accuracy", val_acc}, {"examples", split.validation.size()}}},

@@ -232,9 +232,7 @@ Result<std::unique_ptr<LinearClassifier>> LinearClassifier::train(const std::vec
                                                                   const LinearOptions& o, const TrainOptions& t) {
   if (examples.empty()) return make_error(ErrorCode::kInvalidArgument, "no training examples");
   auto t0 = std::chrono::steady_clock::now();
-  Dataset all;
-  all.examples = examples;
-  std::vector<std::string> labels = all.labels();
+  std::vector<std::string> labels = labels_of(examples);
   Split split = stratified_split(examples, t.validation_fraction, t.seed);
   int epoch = 0;
   double val_acc = 0;
@@ -245,7 +243,7 @@ Result<std::unique_ptr<LinearClassifier>> LinearClassifier::train(const std::vec
     RAGFT_TRY(model, fit(examples, labels, o, epoch, t.seed, &loss));
     if (t.progress) t.progress(fmt::format("linear: refit on all {} examples with epoch {}  loss {:.4f}", examples.size(), epoch, loss));
   }
-  model->info_.train_data_hash = all.content_hash();
+  model->info_.train_data_hash = examples_hash(examples);
   model->info_.config = o.to_config();
   model->info_.train_seconds = seconds_since(t0);
   model->info_.metrics = {{"validation", {{"accuracy", val_acc}, {"examples", split.validation.size()}}},
