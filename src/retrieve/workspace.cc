@@ -1,6 +1,10 @@
 #include "retrieve/workspace.h"
 
+#include <cerrno>
 #include <chrono>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <unordered_set>
 
 #include "core/env.h"
@@ -12,6 +16,36 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::size_t kChangeBatch = 4096;
+
+// An exclusive advisory lock on `dir/index.lock`, held while the index is opened and brought up
+// to date, so two processes never write (or rebuild) the index at once. The kernel drops it if
+// the process dies.
+class IndexLock {
+ public:
+  static Result<IndexLock> acquire(const fs::path& dir) {
+    fs::path p = dir / "index.lock";
+    int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return make_error(ErrorCode::kIo, "cannot open lock file {}", p.string());
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd);
+        return make_error(ErrorCode::kIo, "cannot lock {}", p.string());
+      }
+    }
+    return IndexLock(fd);
+  }
+  IndexLock(IndexLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  IndexLock(const IndexLock&) = delete;
+  IndexLock& operator=(const IndexLock&) = delete;
+  IndexLock& operator=(IndexLock&&) = delete;
+  ~IndexLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit IndexLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // The analyzer config is part of the index's meaning: record it once, refuse a mismatch.
 Status check_analyzer_config(const fs::path& dir, const AnalyzerOptions& options) {
@@ -45,6 +79,7 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
   RAGFT_TRY(Analyzer analyzer, Analyzer::create(options.analyzer));
   ws.analyzer_ = std::make_unique<Analyzer>(std::move(analyzer));
 
+  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir));
   fs::path index_dir = dir / "index" / "lexical";
   auto index = Bm25Index::open(index_dir, options.bm25);
   bool rebuilt = false;
@@ -59,7 +94,7 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
     rebuilt = true;
   }
   ws.index_ = std::make_unique<Bm25Index>(std::move(index).value());
-  auto caught = ws.catch_up();
+  auto caught = ws.catch_up_locked();
   if (!caught.ok()) return caught.take_error();
   ws.last_catch_up_.rebuilt = ws.last_catch_up_.rebuilt || rebuilt;
   return ws;
@@ -73,6 +108,11 @@ void Workspace::chunk_terms(std::string_view title, std::string_view chunk_text,
 }
 
 Result<CatchUpSummary> Workspace::catch_up() {
+  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir_));
+  return catch_up_locked();
+}
+
+Result<CatchUpSummary> Workspace::catch_up_locked() {
   auto t0 = std::chrono::steady_clock::now();
   CatchUpSummary summary;
   RAGFT_TRY(Seq last, store_->last_seq());

@@ -41,6 +41,8 @@ class Workspace {
   static Result<Workspace> open(const std::filesystem::path& dir, const WorkspaceOptions& options = {});
 
   // Applies store changes newer than the index's applied sequence, then commits the index.
+  // Holds an exclusive lock on the workspace's index (index.lock) meanwhile, as open() does, so
+  // concurrent processes take turns.
   Result<CatchUpSummary> catch_up();
 
   Store& store() { return *store_; }
@@ -54,6 +56,7 @@ class Workspace {
 
  private:
   Workspace() = default;
+  Result<CatchUpSummary> catch_up_locked();  // caller holds the index lock
   std::filesystem::path dir_;
   WorkspaceOptions options_;
   std::unique_ptr<Store> store_;

@@ -157,6 +157,24 @@ TEST_F(CliTest, JsonlCsvAndMetadataFilters) {
   EXPECT_EQ(csv["hits"][0]["doc_id"], "q1");
 }
 
+TEST_F(CliTest, ConcurrentIndexersTakeTurns) {
+  for (int i = 0; i < 200; ++i) {
+    write_file(root_ / "a" / ("a" + std::to_string(i) + ".txt"), "alpha file number " + std::to_string(i) + "\n");
+    write_file(root_ / "b" / ("b" + std::to_string(i) + ".txt"), "beta file number " + std::to_string(i) + "\n");
+  }
+  std::string bin = testing::ragft_binary().string();
+  std::string cmd = "(" + bin + " " + ws() + " index " + quote((root_ / "a").string()) + " & " + bin + " " + ws() +
+                    " index " + quote((root_ / "b").string()) + " & wait) 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto stats = nlohmann::json::parse(run_ragft(ws() + " --json stats").out);
+  EXPECT_EQ(stats["documents"], 400);
+  EXPECT_EQ(stats["index"]["live_chunks"], stats["chunks"]);
+  auto alpha = nlohmann::json::parse(run_ragft(ws() + " --json search alpha -k 1000").out);
+  auto beta = nlohmann::json::parse(run_ragft(ws() + " --json search beta -k 1000").out);
+  EXPECT_EQ(alpha["hits"].size(), 200u);
+  EXPECT_EQ(beta["hits"].size(), 200u);
+}
+
 TEST_F(CliTest, IndexRebuildsWhenDeleted) {
   ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
   std::filesystem::remove_all(data_ / "index");
