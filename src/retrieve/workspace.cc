@@ -70,6 +70,8 @@ Status check_analyzer_config(const fs::path& dir, const AnalyzerOptions& options
 
 Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& options) {
   RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
+  // Held until open() returns: first-time set-up, index open/rebuild and catch-up.
+  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir));
   RAGFT_TRY_STATUS(check_analyzer_config(dir, options.analyzer));
   Workspace ws;
   ws.dir_ = dir;
@@ -79,9 +81,15 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
   RAGFT_TRY(Analyzer analyzer, Analyzer::create(options.analyzer));
   ws.analyzer_ = std::make_unique<Analyzer>(std::move(analyzer));
 
-  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir));
-  fs::path index_dir = dir / "index" / "lexical";
-  auto index = Bm25Index::open(index_dir, options.bm25);
+  auto caught = ws.catch_up_locked();
+  if (!caught.ok()) return caught.take_error();
+  return ws;
+}
+
+Result<bool> Workspace::reload_index_locked() {
+  fs::path index_dir = dir_ / "index" / "lexical";
+  index_.reset();
+  auto index = Bm25Index::open(index_dir, options_.bm25);
   bool rebuilt = false;
   if (!index.ok()) {
     if (index.error().code != ErrorCode::kCorrupt) return index.take_error();
@@ -89,15 +97,12 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
     std::error_code ec;
     fs::remove_all(index_dir, ec);
     if (ec) return make_error(ErrorCode::kIo, "remove {}: {}", index_dir.string(), ec.message());
-    index = Bm25Index::open(index_dir, options.bm25);
+    index = Bm25Index::open(index_dir, options_.bm25);
     if (!index.ok()) return index.take_error();
     rebuilt = true;
   }
-  ws.index_ = std::make_unique<Bm25Index>(std::move(index).value());
-  auto caught = ws.catch_up_locked();
-  if (!caught.ok()) return caught.take_error();
-  ws.last_catch_up_.rebuilt = ws.last_catch_up_.rebuilt || rebuilt;
-  return ws;
+  index_ = std::make_unique<Bm25Index>(std::move(index).value());
+  return rebuilt;
 }
 
 void Workspace::chunk_terms(std::string_view title, std::string_view chunk_text,
@@ -115,6 +120,9 @@ Result<CatchUpSummary> Workspace::catch_up() {
 Result<CatchUpSummary> Workspace::catch_up_locked() {
   auto t0 = std::chrono::steady_clock::now();
   CatchUpSummary summary;
+  // Another process may have advanced (or merged) the index since this one was opened: always
+  // start from what is on disk.
+  RAGFT_TRY(summary.rebuilt, reload_index_locked());
   RAGFT_TRY(Seq last, store_->last_seq());
   Seq applied = index_->applied_seq();
   if (applied > last) {
@@ -125,6 +133,7 @@ Result<CatchUpSummary> Workspace::catch_up_locked() {
     index_.reset();
     std::error_code ec;
     fs::remove_all(index_dir, ec);
+    if (ec) return make_error(ErrorCode::kIo, "remove {}: {}", index_dir.string(), ec.message());
     RAGFT_TRY(Bm25Index fresh, Bm25Index::open(index_dir, options_.bm25));
     index_ = std::make_unique<Bm25Index>(std::move(fresh));
     applied = 0;

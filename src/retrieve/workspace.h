@@ -57,6 +57,8 @@ class Workspace {
  private:
   Workspace() = default;
   Result<CatchUpSummary> catch_up_locked();  // caller holds the index lock
+  // (Re)opens the index from disk, rebuilding it when corrupt; true if it was rebuilt.
+  Result<bool> reload_index_locked();
   std::filesystem::path dir_;
   WorkspaceOptions options_;
   std::unique_ptr<Store> store_;
