@@ -53,6 +53,17 @@ void progress_done() {
   std::fflush(stderr);
 }
 
+std::uint64_t dir_bytes(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::uint64_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) n += it->file_size(ec);
+  }
+  return n;
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;

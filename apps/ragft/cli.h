@@ -60,6 +60,9 @@ struct FilterArgs {
 void add_filter_options(CLI::App* cmd, FilterArgs& f);
 Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f);
 
+// Total size of the regular files under `dir` (0 when it cannot be listed).
+std::uint64_t dir_bytes(const std::filesystem::path& dir);
+
 // "a,b,,c" -> {"a","b","c"}
 std::vector<std::string> split_list(const std::string& s);
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "apps/ragft/cli.h"
+#include "evaluate/latency.h"
 #include "evaluate/classification.h"
 #include "train/classifier.h"
 #include "train/combo_classifier.h"
@@ -59,22 +60,6 @@ Result<Dataset> load_data(const std::string& path, const DataOptions& o) {
                       path, data_format_name(o.format));
   }
   return d;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-std::uint64_t dir_bytes(const fs::path& dir) {
-  std::uint64_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
-  }
-  return n;
 }
 
 struct Evaluation {

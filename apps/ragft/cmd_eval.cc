@@ -9,6 +9,7 @@
 
 #include "apps/ragft/cli.h"
 #include "core/hash.h"
+#include "evaluate/latency.h"
 #include "evaluate/metrics.h"
 #include "evaluate/trec.h"
 #include "ingest/sync.h"
@@ -25,13 +26,6 @@ struct EvalArgs {
   std::size_t depth = 100;
   int repeat = 3;
 };
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 int run_eval(const Globals& g, const EvalArgs& a) {
   auto chunker = ChunkerOptions::parse(a.chunk);
@@ -73,10 +67,8 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   Run run;
   std::vector<double> latencies_ms;
   FilterSpec all;
-  std::size_t evaluated = 0;
   for (const QueryRecord& q : *queries) {
     if (!qrels->count(q.id)) continue;
-    ++evaluated;
     AnalyzedQuery aq = analyze_query(ws->analyzer(), q.text);
     // Documents are ranked by their best chunk; fetch extra chunks so `depth` documents remain.
     std::vector<ScoredChunk> hits = ws->index().search(aq.terms, a.depth * 3, all);
@@ -148,7 +140,6 @@ int run_eval(const Globals& g, const EvalArgs& a) {
              latencies_ms.size());
   fmt::print("config: {} {} {}\n", ws->index().options().to_config(), ws->analyzer().options().to_config(),
              chunker->to_config());
-  (void)evaluated;
   return 0;
 }
 }  // namespace

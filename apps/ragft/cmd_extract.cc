@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "apps/ragft/cli.h"
+#include "evaluate/latency.h"
 #include "evaluate/conlleval.h"
 #include "train/conll.h"
 #include "train/extractor.h"
@@ -19,23 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-std::uint64_t dir_bytes(const fs::path& dir) {
-  std::uint64_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
-  }
-  return n;
-}
 
 Result<ConllData> load_conll(const std::string& path, bool strict, bool quiet) {
   ConllOptions o;

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "evaluate/latency.h"
 #include "evaluate/metrics.h"
 #include "evaluate/trec.h"
 
@@ -304,13 +305,6 @@ class XapianEngine : public Engine {
   Xapian::QueryParser parser_;
 };
 
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
-}
-
 double round_to(double v, int digits) {
   double m = std::pow(10.0, digits);
   return std::round(v * m) / m;
@@ -337,7 +331,6 @@ Status run_engine(Engine& engine, const std::vector<Doc>& docs,
       if (rep == 0) run[q.id] = std::move(hits).value();
     }
   }
-  std::sort(samples_ms.begin(), samples_ms.end());
   ragft::EvalResult eval = ragft::evaluate(run, qrels);
 
   if (!opt.run_out.empty()) {
@@ -351,9 +344,9 @@ Status run_engine(Engine& engine, const std::vector<Doc>& docs,
   for (std::size_t m = 0; m < eval.metrics.size(); ++m) {
     j[eval.metrics[m].label()] = round_to(eval.mean[m], 4);
   }
-  j["p50_ms"] = round_to(percentile(samples_ms, 50), 3);
-  j["p95_ms"] = round_to(percentile(samples_ms, 95), 3);
-  j["p99_ms"] = round_to(percentile(samples_ms, 99), 3);
+  j["p50_ms"] = round_to(ragft::percentile(samples_ms, 0.50), 3);
+  j["p95_ms"] = round_to(ragft::percentile(samples_ms, 0.95), 3);
+  j["p99_ms"] = round_to(ragft::percentile(samples_ms, 0.99), 3);
   j["index_s"] = round_to(index_s, 3);
   j["queries"] = eval.queries;
   j["docs"] = docs.size();

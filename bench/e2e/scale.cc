@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "evaluate/latency.h"
 #include "evaluate/trec.h"
 #include "index/lexical/bm25_index.h"
 #include "ingest/loader.h"
@@ -44,12 +45,6 @@ long peak_rss_kb() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
-}
-
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
 int fail(const Error& e) {
@@ -165,8 +160,8 @@ int search(const Args& a) {
   IndexStats s = index->stats();
   nlohmann::json j = {{"bench", "scale-search"},      {"chunks", s.live_chunks},
                       {"index_bytes", s.bytes_on_disk}, {"open_s", open_s},
-                      {"samples", ms.size()},          {"p50_ms", pct(ms, 0.5)},
-                      {"p95_ms", pct(ms, 0.95)},       {"p99_ms", pct(ms, 0.99)},
+                      {"samples", ms.size()},          {"p50_ms", percentile(ms, 0.5)},
+                      {"p95_ms", percentile(ms, 0.95)},       {"p99_ms", percentile(ms, 0.99)},
                       {"peak_rss_mb", peak_rss_kb() / 1024.0},
                       {"index_mb", static_cast<double>(s.bytes_on_disk) / (1024.0 * 1024.0)}};
   fmt::print("{}\n", j.dump());

@@ -138,17 +138,22 @@ Result<std::optional<ChunkId>> find_near_duplicate(StatementCache& stmts, const 
 
 }  // namespace
 
-Result<std::string> chunk_ids_json(StatementCache& stmts, DocId doc) {
-  RAGFT_TRY(Query q, stmts.query("SELECT id FROM chunks WHERE doc_id = ?1 ORDER BY id"));
-  q.bind_int(1, doc);
+Result<std::string> delete_chunks(StatementCache& stmts, DocId doc) {
   std::string out = "[";
-  while (true) {
-    RAGFT_TRY(bool row, q.step());
-    if (!row) break;
-    if (out.size() > 1) out += ',';
-    out += std::to_string(q.col_int(0));
+  {
+    RAGFT_TRY(Query q, stmts.query("SELECT id FROM chunks WHERE doc_id = ?1 ORDER BY id"));
+    q.bind_int(1, doc);
+    while (true) {
+      RAGFT_TRY(bool row, q.step());
+      if (!row) break;
+      if (out.size() > 1) out += ',';
+      out += std::to_string(q.col_int(0));
+    }
   }
   out += ']';
+  RAGFT_TRY(Query del, stmts.query("DELETE FROM chunks WHERE doc_id = ?1"));
+  del.bind_int(1, doc);
+  RAGFT_TRY_STATUS(del.run());
   return out;
 }
 
@@ -187,10 +192,7 @@ Result<UpsertResult> upsert_in_transaction(StatementCache& stmts, const NewDocum
     q.bind_int(9, doc.source_mtime_ns).bind_int(10, doc.source_size);
     q.bind_text(11, canon.page_starts_json);
     RAGFT_TRY_STATUS(q.run());
-    RAGFT_TRY(removed_chunks, chunk_ids_json(stmts, result.id));
-    RAGFT_TRY(Query del, stmts.query("DELETE FROM chunks WHERE doc_id = ?1"));
-    del.bind_int(1, result.id);
-    RAGFT_TRY_STATUS(del.run());
+    RAGFT_TRY(removed_chunks, delete_chunks(stmts, result.id));
   } else {
     result.outcome = UpsertOutcome::kAdded;
     RAGFT_TRY(Query q, stmts.query(

@@ -26,8 +26,9 @@ Result<std::string> dump_json(const nlohmann::json& j, std::string_view what);
 // A stored JSON array of strings; anything else -> kCorrupt naming `what`.
 Result<std::vector<std::string>> parse_string_array(const std::string& s, std::string_view what);
 
-// The ids of a document's current chunks as a JSON array, ascending (for the change log).
-Result<std::string> chunk_ids_json(StatementCache& stmts, DocId doc);
+// Deletes a document's chunks and returns their ids as a JSON array, ascending (for the
+// change log's removed_chunks).
+Result<std::string> delete_chunks(StatementCache& stmts, DocId doc);
 
 // Writes one document and its chunks inside an open transaction (see Store::upsert for the
 // rules). Errors are returned without the operation context; the caller rolls back.

@@ -329,12 +329,7 @@ Result<bool> Store::remove(const std::string& tenant, const std::string& ext_id)
       if (!row) return false;
       id = q.col_int(0);
     }
-    RAGFT_TRY(std::string removed, store_internal::chunk_ids_json(*stmts_, id));
-    {
-      RAGFT_TRY(Query q, stmts_->query("DELETE FROM chunks WHERE doc_id = ?1"));
-      q.bind_int(1, id);
-      RAGFT_TRY_STATUS(q.run());
-    }
+    RAGFT_TRY(std::string removed, store_internal::delete_chunks(*stmts_, id));
     {
       RAGFT_TRY(Query q, stmts_->query("DELETE FROM documents WHERE id = ?1"));
       q.bind_int(1, id);
