@@ -47,6 +47,17 @@ void progress_bar(std::size_t done, std::size_t total, double seconds, const cha
   std::fflush(stderr);
 }
 
+void train_progress_bar(const TrainProgress& p) {
+  if (!stderr_is_tty()) return;
+  constexpr int kWidth = 24;
+  double frac = p.fraction();
+  int fill = static_cast<int>(frac * kWidth);
+  double eta = frac > 0 ? p.seconds * (1 - frac) / frac : 0.0;
+  fmt::print(stderr, "\r{} [{:=<{}}{: <{}}] epoch {}/{} step {}/{} loss {:.4f}  ETA {:.0f}s   ", p.model, "", fill, "",
+             kWidth - fill, p.epoch, p.epochs, p.step, p.steps, p.loss, eta);
+  std::fflush(stderr);
+}
+
 void progress_done() {
   if (!stderr_is_tty()) return;
   fmt::print(stderr, "\r{: <80}\r", "");

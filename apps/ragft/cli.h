@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "retrieve/searcher.h"
 #include "retrieve/workspace.h"
+#include "train/progress.h"
 
 namespace ragft::cli {
 
@@ -50,6 +51,8 @@ bool stderr_is_tty();
 // Draws a one-line progress bar on stderr (only when it is a terminal).
 void progress_bar(std::size_t done, std::size_t total, double seconds, const char* unit);
 void progress_done();
+// Draws training progress (epoch, step, loss, ETA) on stderr when it is a terminal.
+void train_progress_bar(const TrainProgress& p);
 
 // Options shared by search and ask: --tenant, --as, --where key=value.
 struct FilterArgs {

@@ -13,6 +13,7 @@
 #include "train/combo_classifier.h"
 #include "train/data_checks.h"
 #include "train/dataset.h"
+#include "train/neural_classifier.h"
 
 namespace ragft::cli {
 
@@ -86,6 +87,12 @@ Evaluation evaluate(const Classifier& c, const Dataset& data) {
   return ev;
 }
 
+#ifdef RAGFT_WITH_TORCH
+constexpr const char* kDefaultMembers = "linear,knn,neural";
+#else
+constexpr const char* kDefaultMembers = "linear,knn";
+#endif
+
 struct TrainArgs {
   std::string train, eval, out;
   DataArgs data;
@@ -96,7 +103,25 @@ struct TrainArgs {
   std::string epochs = "5,10,25,50";
   KnnOptions knn;
   std::string ks = "1,3,5,10,20,50";
+  std::string neural;  // NeuralOptions config (overrides of the defaults)
+  std::string members = kDefaultMembers;
+  double combo_step = 0.1;
 };
+
+Result<std::vector<std::string>> parse_members(const std::string& s) {
+  std::vector<std::string> v;
+  for (const auto& x : split_list(s)) {
+    if (x != "linear" && x != "knn" && x != "neural") {
+      return make_error(ErrorCode::kInvalidArgument, "--members: unknown contender \"{}\" (use linear, knn, neural)", x);
+    }
+    if (std::find(v.begin(), v.end(), x) != v.end()) {
+      return make_error(ErrorCode::kInvalidArgument, "--members: \"{}\" twice", x);
+    }
+    v.push_back(x);
+  }
+  if (v.empty()) return make_error(ErrorCode::kInvalidArgument, "--members is empty");
+  return v;
+}
 
 Result<std::vector<int>> parse_ints(const std::string& s, const char* flag) {
   std::vector<int> v;
@@ -117,9 +142,15 @@ Result<std::vector<int>> parse_ints(const std::string& s, const char* flag) {
 int run_train(const Globals& g, TrainArgs a) {
   auto o = data_options(a.data);
   if (!o.ok()) return report(o.error());
-  if (a.contender != "linear" && a.contender != "knn" && a.contender != "combo" && a.contender != "all") {
-    return report(make_error(ErrorCode::kInvalidArgument, "--contender \"{}\": use linear, knn, combo or all", a.contender));
+  if (a.contender != "linear" && a.contender != "knn" && a.contender != "neural" && a.contender != "combo" &&
+      a.contender != "all") {
+    return report(
+        make_error(ErrorCode::kInvalidArgument, "--contender \"{}\": use linear, knn, neural, combo or all", a.contender));
   }
+  auto neural = NeuralOptions::parse(a.neural);
+  if (!neural.ok()) return report(neural.error());
+  auto member_kinds = parse_members(a.members);
+  if (!member_kinds.ok()) return report(member_kinds.error());
   auto epochs = parse_ints(a.epochs, "--epochs");
   if (!epochs.ok()) return report(epochs.error());
   a.linear.epochs = *epochs;
@@ -143,7 +174,10 @@ int run_train(const Globals& g, TrainArgs a) {
   TrainOptions t;
   t.seed = a.seed;
   t.validation_fraction = a.validation;
-  t.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  t.progress = [](const std::string& line) {
+    progress_done();  // a progress bar on a terminal is cleared before the line
+    fmt::print(stderr, "{}\n", line);
+  };
 
   // (kind, model) in training order; `all` trains the combo and keeps its sub-models.
   std::vector<std::pair<std::string, const Classifier*>> models;
@@ -159,17 +193,44 @@ int run_train(const Globals& g, TrainArgs a) {
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
     models.emplace_back("knn", owned.get());
-  } else {
-    ComboOptions co;
-    co.linear = a.linear;
-    co.knn = a.knn;
-    auto m = ComboClassifier::train(ex, co, t);
+  } else if (a.contender == "neural") {
+    t.on_step = train_progress_bar;
+    auto m = NeuralClassifier::train(ex, *neural, t);
+    progress_done();
     if (!m.ok()) return report(m.error());
-    const ComboClassifier* c = m->get();
+    owned = std::move(*m);
+    models.emplace_back("neural", owned.get());
+  } else {
+    // The combination: every member trained on the same split, weights chosen on it.
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<ComboMember> members;
+    for (const auto& kind : *member_kinds) {
+      Result<ComboMember> m = make_error(ErrorCode::kInternal, "unreachable");
+      if (kind == "linear") {
+        m = train_linear_member(ex, a.linear, t);
+      } else if (kind == "knn") {
+        m = train_knn_member(ex, a.knn, t);
+      } else {
+        t.on_step = train_progress_bar;
+        auto n = NeuralClassifier::train(ex, *neural, t);
+        progress_done();
+        t.on_step = nullptr;
+        if (!n.ok()) return report(n.error());
+        m = ComboMember{"neural", std::move(*n), nullptr};
+      }
+      if (!m.ok()) return report(m.error());
+      members.push_back(std::move(*m));
+    }
+    Split split = stratified_split(ex, t.validation_fraction, t.seed);
+    auto m = ComboClassifier::combine(std::move(members), split.validation, a.combo_step, t);
+    if (!m.ok()) return report(m.error());
+    ComboClassifier* c = m->get();
+    c->info().train_data_hash = examples_hash(ex);
+    c->info().config = fmt::format("combo:step={},members={}", a.combo_step, a.members);
+    c->info().train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     owned = std::move(*m);
     if (a.contender == "all") {
-      models.emplace_back("linear", &c->linear());
-      models.emplace_back("knn", &c->knn());
+      for (std::size_t i = 0; i < c->size(); ++i) models.emplace_back(c->member(i).kind(), &c->member(i));
     }
     models.emplace_back("combo", c);
   }
@@ -268,12 +329,12 @@ int run_eval_classify(const Globals& g, const EvalArgs& a) {
 
 void register_train_classify(CLI::App* train, Globals& g, int& exit_code) {
   auto a = std::make_shared<TrainArgs>();
-  CLI::App* cmd = train->add_subcommand("classify", "Train text classifiers (linear fastText, BM25 kNN, combination) "
+  CLI::App* cmd = train->add_subcommand("classify", "Train text classifiers (linear fastText, BM25 kNN, neural CNN, combination) "
                                                     "and compare them");
   cmd->add_option("--train", a->train, "Training data file")->required();
   cmd->add_option("--eval", a->eval, "Evaluation data file (same format)");
   add_data_options(cmd, a->data);
-  cmd->add_option("--contender", a->contender, "linear, knn, combo, or all (into OUT/linear, OUT/knn, OUT/combo)")
+  cmd->add_option("--contender", a->contender, "linear, knn, neural, combo, or all (each member into OUT/<kind>, and OUT/combo)")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Model directory")->required();
   cmd->add_option("--seed", a->seed, "Seed (validation split, fastText)")->capture_default_str();
@@ -290,6 +351,12 @@ void register_train_classify(CLI::App* train, Globals& g, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--threads", a->linear.threads, "linear: training threads (1: reproducible)")->capture_default_str();
   cmd->add_option("--k", a->ks, "knn: candidate k, chosen on validation")->capture_default_str();
+  cmd->add_option("--members", a->members, "combo/all: the contenders combined")->capture_default_str();
+  cmd->add_option("--combo-step", a->combo_step, "combo: grid step of the member weights")
+      ->capture_default_str()->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--neural", a->neural,
+                  "neural: settings overriding the defaults, e.g. \"arch=bigru,epochs=20\" (defaults: " +
+                      NeuralOptions{}.to_config() + ")");
   cmd->callback([&g, &exit_code, a] { exit_code = run_train(g, *a); });
 }
 

@@ -9,6 +9,7 @@
 #include "train/combo_classifier.h"
 #include "train/knn_classifier.h"
 #include "train/linear_classifier.h"
+#include "train/neural_classifier.h"
 
 namespace ragft {
 
@@ -76,8 +77,10 @@ Result<std::unique_ptr<Classifier>> load_classifier(const std::filesystem::path&
     RAGFT_TRY(c, KnnClassifier::load(dir, m));
   } else if (m.kind == "combo") {
     RAGFT_TRY(c, ComboClassifier::load(dir, m));
+  } else if (m.kind == "neural") {
+    RAGFT_TRY(c, NeuralClassifier::load(dir, m));
   } else {
-    return make_error(ErrorCode::kUnsupported, "{}: unknown classifier kind \"{}\" (known: linear, knn, combo)",
+    return make_error(ErrorCode::kUnsupported, "{}: unknown classifier kind \"{}\" (known: linear, knn, neural, combo)",
                       dir.string(), m.kind);
   }
   return c;

@@ -20,6 +20,7 @@
 #include "core/result.h"
 #include "train/dataset.h"
 #include "train/model_manifest.h"
+#include "train/progress.h"
 
 namespace ragft {
 
@@ -67,6 +68,8 @@ struct TrainOptions {
   double validation_fraction = 0.1;
   // Progress lines ("epoch 10: val acc 0.91"), e.g. printed to stderr by the CLI. May be empty.
   std::function<void(const std::string&)> progress;
+  // Per-step progress of neural training (loss, epoch, ETA). May be empty.
+  ProgressFn on_step;
 };
 
 // Stratified split by first label: from each class, round(fraction * n) examples go to the

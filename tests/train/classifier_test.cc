@@ -199,31 +199,25 @@ TEST(ClassifierTest, KnnChoosesKOnValidation) {
   }
 }
 
-TEST(ClassifierTest, ComboOverfitsTinySetChoosesAlphaAndRoundTrips) {
+TEST(ClassifierTest, ComboOverfitsTinySetChoosesWeightsAndRoundTrips) {
   auto ex = tiny();
   ComboOptions o;
   o.linear = fast_linear();
   auto m = ComboClassifier::train(ex, o, TrainOptions{});
   ASSERT_TRUE(m.ok()) << m.error().to_string();
   EXPECT_DOUBLE_EQ(training_accuracy(**m, ex), 1.0);
-  const auto& grid = (*m)->info().metrics["selection"];
-  ASSERT_EQ(grid.size(), 11u);
-  double best = -1, alpha = -1;
-  for (const auto& g : grid) {
-    if (g["val_accuracy"].get<double>() > best) {
-      best = g["val_accuracy"].get<double>();
-      alpha = g["alpha"].get<double>();
-    }
-  }
-  EXPECT_DOUBLE_EQ((*m)->alpha(), alpha);
-  // The formula: p = (1 - alpha) p_linear + alpha p_knn.
+  ASSERT_EQ((*m)->size(), 2u);
+  EXPECT_EQ((*m)->member(0).kind(), "linear");
+  EXPECT_EQ((*m)->member(1).kind(), "knn");
+  EXPECT_EQ((*m)->info().metrics["weightings_tried"].get<int>(), 11);  // step 0.1, two members
+  double w0 = (*m)->weight(0), w1 = (*m)->weight(1);
+  EXPECT_NEAR(w0 + w1, 1.0, 1e-9);
+  // The formula: p = w_linear p_linear + w_knn p_knn.
   std::string text = "rain in the stadium";
-  auto pl = (*m)->linear().distribution(text);
-  auto pk = (*m)->knn().distribution(text);
+  auto pl = (*m)->member(0).distribution(text);
+  auto pk = (*m)->member(1).distribution(text);
   auto pc = (*m)->distribution(text);
-  for (std::size_t i = 0; i < pc.size(); ++i) {
-    EXPECT_NEAR(pc[i], (1 - alpha) * pl[i] + alpha * pk[i], 1e-6);
-  }
+  for (std::size_t i = 0; i < pc.size(); ++i) EXPECT_NEAR(pc[i], w0 * pl[i] + w1 * pk[i], 1e-6);
 
   fs::path dir = temp_dir("combo");
   ASSERT_TRUE((*m)->save(dir).ok());
@@ -235,32 +229,56 @@ TEST(ClassifierTest, ComboOverfitsTinySetChoosesAlphaAndRoundTrips) {
   for (const auto& e : ex) EXPECT_EQ((*loaded)->distribution(e.text), (*m)->distribution(e.text));
   auto man = read_manifest(dir);
   ASSERT_TRUE(man.ok());
-  EXPECT_DOUBLE_EQ(man->extra["alpha"].get<double>(), alpha);
+  EXPECT_DOUBLE_EQ(man->extra["members"][1]["weight"].get<double>(), w1);
   EXPECT_EQ(man->config, o.to_config());
+
+  // A directory from before members existed (extra.alpha) loads as linear + knn.
+  ModelManifest old = *man;
+  old.extra = {{"alpha", 0.3}, {"linear", "linear"}, {"knn", "knn"}};
+  ASSERT_TRUE(write_manifest(dir, old).ok());
+  auto v1 = load_classifier(dir);
+  ASSERT_TRUE(v1.ok()) << v1.error().to_string();
+  auto pv = (*v1)->distribution(text);
+  for (std::size_t i = 0; i < pv.size(); ++i) EXPECT_NEAR(pv[i], 0.7 * pl[i] + 0.3 * pk[i], 1e-6);
+  // A member directory that vanished: the combo is corrupt.
+  fs::remove_all(dir / "knn");
+  auto gone = load_classifier(dir);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kCorrupt);
   fs::remove_all(dir);
 }
 
-TEST(ClassifierTest, ComboAlphaEndsAreTheSubModels) {
+TEST(ClassifierTest, ComboWeightEndsAreTheSubModels) {
   auto ex = tiny();
   auto labels = sorted_labels(ex);
-  auto make = [&](double alpha) {
+  auto make = [&](double w_knn) {
     auto l = LinearClassifier::fit(ex, labels, fast_linear(), 10, 1);
     auto k = KnnClassifier::build(ex, labels, KnnOptions{}, 3);
     EXPECT_TRUE(l.ok() && k.ok());
-    auto c = ComboClassifier::make(std::move(*l), std::move(*k), alpha);
+    std::vector<std::unique_ptr<Classifier>> models;
+    models.push_back(std::move(*l));
+    models.push_back(std::move(*k));
+    auto c = ComboClassifier::make(std::move(models), {1 - w_knn, w_knn});
     EXPECT_TRUE(c.ok());
     return std::move(*c);
   };
   auto c0 = make(0.0);
   auto c1 = make(1.0);
   std::string text = "goal in the rain";
-  EXPECT_EQ(c0->distribution(text), c0->linear().distribution(text));
-  EXPECT_EQ(c1->distribution(text), c1->knn().distribution(text));
-  auto bad = ComboClassifier::make(std::move(*LinearClassifier::fit(ex, labels, fast_linear(), 5, 1)),
-                                   std::move(*KnnClassifier::build(ex, {"food", "sport", "weather", "x"}, KnnOptions{}, 3)),
-                                   0.5);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(c0->distribution(text), c0->member(0).distribution(text));
+  EXPECT_EQ(c1->distribution(text), c1->member(1).distribution(text));
+  auto two = [&](std::vector<std::string> knn_labels, std::vector<double> w) {
+    std::vector<std::unique_ptr<Classifier>> models;
+    models.push_back(std::move(*LinearClassifier::fit(ex, labels, fast_linear(), 5, 1)));
+    models.push_back(std::move(*KnnClassifier::build(ex, knn_labels, KnnOptions{}, 3)));
+    return ComboClassifier::make(std::move(models), std::move(w));
+  };
+  auto bad_labels = two({"food", "sport", "weather", "x"}, {0.5, 0.5});
+  ASSERT_FALSE(bad_labels.ok());
+  EXPECT_EQ(bad_labels.error().code, ErrorCode::kInvalidArgument);
+  auto bad_sum = two(labels, {0.5, 0.6});
+  ASSERT_FALSE(bad_sum.ok());
+  EXPECT_EQ(bad_sum.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(ClassifierTest, LoadErrors) {

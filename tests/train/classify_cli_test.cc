@@ -35,7 +35,7 @@ class ClassifyCliTest : public ::testing::Test {
 TEST_F(ClassifyCliTest, TrainAllEvalPredict) {
   std::filesystem::path out = dir_ / "models";
   auto r = run_ragft("--json train classify " + train_args() + " --eval " + quote(data_.string()) +
-                     " --contender all --out " + quote(out.string()));
+                     " --contender all --members linear,knn --out " + quote(out.string()));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["data"]["examples"], 12);

@@ -1,0 +1,118 @@
+// NeuralOptions config strings (torch-free, so builds without libtorch can parse them too).
+#include "train/neural_classifier.h"
+
+namespace ragft {
+
+namespace {
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) {
+    if (!s.empty()) s += '|';
+    s += std::to_string(x);
+  }
+  return s;
+}
+
+
+}  // namespace
+
+std::string NeuralOptions::to_config() const {
+  return fmt::format(
+      "neural:tokenizer={},vocab={},arch={},emb={},widths={},filters={},hidden={},dropout={},lr={},wd={},warmup={},"
+      "batch={},epochs={},patience={},max_len={}",
+      tokenizer, vocab, arch, emb_dim, join_ints(widths), filters, hidden, dropout, lr, weight_decay, warmup,
+      batch_size, epochs, patience, max_len);
+}
+
+Result<NeuralOptions> NeuralOptions::parse(std::string_view config) {
+  NeuralOptions o;
+  std::string_view s = config;
+  if (s.starts_with("neural:")) s.remove_prefix(7);
+  auto bad = [](std::string_view key, std::string_view value) {
+    return make_error(ErrorCode::kInvalidArgument, "neural option {}=\"{}\" is not valid", key, value);
+  };
+  auto to_int = [](std::string_view v, int lo, int* out) {
+    try {
+      std::size_t used = 0;
+      int x = std::stoi(std::string(v), &used);
+      if (used != v.size() || x < lo) return false;
+      *out = x;
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  auto to_double = [](std::string_view v, double lo, double hi, double* out) {
+    try {
+      std::size_t used = 0;
+      double x = std::stod(std::string(v), &used);
+      if (used != v.size() || !(x >= lo && x <= hi)) return false;
+      *out = x;
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  while (!s.empty()) {
+    std::size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+    if (item.empty()) continue;
+    std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return make_error(ErrorCode::kInvalidArgument, "neural option \"{}\": expected key=value", item);
+    std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
+    bool ok = true;
+    if (k == "tokenizer") {
+      ok = v == "bpe" || v == "word";
+      if (ok) o.tokenizer = std::string(v);
+    } else if (k == "arch") {
+      ok = v == "cnn" || v == "bigru";
+      if (ok) o.arch = std::string(v);
+    } else if (k == "vocab") {
+      ok = to_int(v, 16, &o.vocab);
+    } else if (k == "emb") {
+      ok = to_int(v, 1, &o.emb_dim);
+    } else if (k == "widths") {
+      o.widths.clear();
+      std::string_view w = v;
+      while (ok && !w.empty()) {
+        std::size_t bar = w.find('|');
+        int x = 0;
+        ok = to_int(w.substr(0, bar), 1, &x);
+        o.widths.push_back(x);
+        w = bar == std::string_view::npos ? std::string_view{} : w.substr(bar + 1);
+      }
+      ok = ok && !o.widths.empty();
+    } else if (k == "filters") {
+      ok = to_int(v, 1, &o.filters);
+    } else if (k == "hidden") {
+      ok = to_int(v, 1, &o.hidden);
+    } else if (k == "dropout") {
+      ok = to_double(v, 0, 0.95, &o.dropout);
+    } else if (k == "lr") {
+      ok = to_double(v, 1e-7, 10, &o.lr);
+    } else if (k == "wd") {
+      ok = to_double(v, 0, 10, &o.weight_decay);
+    } else if (k == "warmup") {
+      ok = to_double(v, 0, 1, &o.warmup);
+    } else if (k == "batch") {
+      ok = to_int(v, 1, &o.batch_size);
+    } else if (k == "epochs") {
+      ok = to_int(v, 1, &o.epochs);
+    } else if (k == "patience") {
+      ok = to_int(v, 1, &o.patience);
+    } else if (k == "max_len") {
+      ok = to_int(v, 1, &o.max_len);
+    } else {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "unknown neural option \"{}\" (known: tokenizer, vocab, arch, emb, widths, filters, hidden, "
+                        "dropout, lr, wd, warmup, batch, epochs, patience, max_len)",
+                        k);
+    }
+    if (!ok) return bad(k, v);
+  }
+  return o;
+}
+
+}  // namespace ragft
