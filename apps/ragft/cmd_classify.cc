@@ -13,6 +13,7 @@
 #include "train/combo_classifier.h"
 #include "train/data_checks.h"
 #include "train/dataset.h"
+#include "train/encoder_classifier.h"
 #include "train/neural_classifier.h"
 
 namespace ragft::cli {
@@ -104,15 +105,18 @@ struct TrainArgs {
   KnnOptions knn;
   std::string ks = "1,3,5,10,20,50";
   std::string neural;  // NeuralOptions config (overrides of the defaults)
-  std::string members = kDefaultMembers;
+  std::string checkpoint;  // encoder: a BERT-family checkpoint directory
+  std::string encoder;     // EncoderOptions config (overrides of the defaults)
+  std::string members;     // empty: kDefaultMembers, plus encoder with --checkpoint
   double combo_step = 0.1;
 };
 
 Result<std::vector<std::string>> parse_members(const std::string& s) {
   std::vector<std::string> v;
   for (const auto& x : split_list(s)) {
-    if (x != "linear" && x != "knn" && x != "neural") {
-      return make_error(ErrorCode::kInvalidArgument, "--members: unknown contender \"{}\" (use linear, knn, neural)", x);
+    if (x != "linear" && x != "knn" && x != "neural" && x != "encoder") {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--members: unknown contender \"{}\" (use linear, knn, neural, encoder)", x);
     }
     if (std::find(v.begin(), v.end(), x) != v.end()) {
       return make_error(ErrorCode::kInvalidArgument, "--members: \"{}\" twice", x);
@@ -142,15 +146,27 @@ Result<std::vector<int>> parse_ints(const std::string& s, const char* flag) {
 int run_train(const Globals& g, TrainArgs a) {
   auto o = data_options(a.data);
   if (!o.ok()) return report(o.error());
-  if (a.contender != "linear" && a.contender != "knn" && a.contender != "neural" && a.contender != "combo" &&
-      a.contender != "all") {
-    return report(
-        make_error(ErrorCode::kInvalidArgument, "--contender \"{}\": use linear, knn, neural, combo or all", a.contender));
+  if (a.contender != "linear" && a.contender != "knn" && a.contender != "neural" && a.contender != "encoder" &&
+      a.contender != "combo" && a.contender != "all") {
+    return report(make_error(ErrorCode::kInvalidArgument,
+                             "--contender \"{}\": use linear, knn, neural, encoder, combo or all", a.contender));
   }
+  if (a.members.empty()) a.members = std::string(kDefaultMembers) + (a.checkpoint.empty() ? "" : ",encoder");
+  auto encoder = EncoderOptions::parse(a.encoder.empty() ? "encoder" : a.encoder);
+  if (!encoder.ok()) return report(encoder.error());
+  encoder->checkpoint = a.checkpoint;
   auto neural = NeuralOptions::parse(a.neural);
   if (!neural.ok()) return report(neural.error());
   auto member_kinds = parse_members(a.members);
   if (!member_kinds.ok()) return report(member_kinds.error());
+  bool combines = a.contender == "combo" || a.contender == "all";
+  bool wants_encoder = a.contender == "encoder" ||
+                       (combines && std::find(member_kinds->begin(), member_kinds->end(), "encoder") != member_kinds->end());
+  if (wants_encoder && a.checkpoint.empty()) {
+    return report(make_error(ErrorCode::kInvalidArgument,
+                             "the encoder contender needs --checkpoint DIR (a BERT-family checkpoint: config.json, "
+                             "model.safetensors, vocab.txt or tokenizer.json)"));
+  }
   auto epochs = parse_ints(a.epochs, "--epochs");
   if (!epochs.ok()) return report(epochs.error());
   a.linear.epochs = *epochs;
@@ -200,6 +216,13 @@ int run_train(const Globals& g, TrainArgs a) {
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
     models.emplace_back("neural", owned.get());
+  } else if (a.contender == "encoder") {
+    t.on_step = train_progress_bar;
+    auto m = EncoderClassifier::train(ex, *encoder, t);
+    progress_done();
+    if (!m.ok()) return report(m.error());
+    owned = std::move(*m);
+    models.emplace_back("encoder", owned.get());
   } else {
     // The combination: every member trained on the same split, weights chosen on it.
     auto t0 = std::chrono::steady_clock::now();
@@ -210,13 +233,20 @@ int run_train(const Globals& g, TrainArgs a) {
         m = train_linear_member(ex, a.linear, t);
       } else if (kind == "knn") {
         m = train_knn_member(ex, a.knn, t);
-      } else {
+      } else if (kind == "neural") {
         t.on_step = train_progress_bar;
         auto n = NeuralClassifier::train(ex, *neural, t);
         progress_done();
         t.on_step = nullptr;
         if (!n.ok()) return report(n.error());
         m = ComboMember{"neural", std::move(*n), nullptr};
+      } else {
+        t.on_step = train_progress_bar;
+        auto n = EncoderClassifier::train(ex, *encoder, t);
+        progress_done();
+        t.on_step = nullptr;
+        if (!n.ok()) return report(n.error());
+        m = ComboMember{"encoder", std::move(*n), nullptr};
       }
       if (!m.ok()) return report(m.error());
       members.push_back(std::move(*m));
@@ -329,12 +359,12 @@ int run_eval_classify(const Globals& g, const EvalArgs& a) {
 
 void register_train_classify(CLI::App* train, Globals& g, int& exit_code) {
   auto a = std::make_shared<TrainArgs>();
-  CLI::App* cmd = train->add_subcommand("classify", "Train text classifiers (linear fastText, BM25 kNN, neural CNN, combination) "
+  CLI::App* cmd = train->add_subcommand("classify", "Train text classifiers (linear fastText, BM25 kNN, neural CNN, pretrained encoder, combination) "
                                                     "and compare them");
   cmd->add_option("--train", a->train, "Training data file")->required();
   cmd->add_option("--eval", a->eval, "Evaluation data file (same format)");
   add_data_options(cmd, a->data);
-  cmd->add_option("--contender", a->contender, "linear, knn, neural, combo, or all (each member into OUT/<kind>, and OUT/combo)")
+  cmd->add_option("--contender", a->contender, "linear, knn, neural, encoder, combo, or all (each member into OUT/<kind>, and OUT/combo)")
       ->capture_default_str();
   cmd->add_option("--out", a->out, "Model directory")->required();
   cmd->add_option("--seed", a->seed, "Seed (validation split, fastText)")->capture_default_str();
@@ -351,9 +381,17 @@ void register_train_classify(CLI::App* train, Globals& g, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--threads", a->linear.threads, "linear: training threads (1: reproducible)")->capture_default_str();
   cmd->add_option("--k", a->ks, "knn: candidate k, chosen on validation")->capture_default_str();
-  cmd->add_option("--members", a->members, "combo/all: the contenders combined")->capture_default_str();
+  cmd->add_option("--members", a->members,
+                  std::string("combo/all: the contenders combined (default ") + kDefaultMembers +
+                      ", plus encoder with --checkpoint)");
   cmd->add_option("--combo-step", a->combo_step, "combo: grid step of the member weights")
       ->capture_default_str()->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--checkpoint", a->checkpoint,
+                  "encoder: a BERT-family checkpoint directory (config.json, model.safetensors, vocab.txt or "
+                  "tokenizer.json) to fine-tune");
+  cmd->add_option("--encoder", a->encoder,
+                  "encoder: settings overriding the defaults, e.g. \"mode=full,epochs=3\" (defaults: " +
+                      EncoderOptions{}.to_config() + ")");
   cmd->add_option("--neural", a->neural,
                   "neural: settings overriding the defaults, e.g. \"arch=bigru,epochs=20\" (defaults: " +
                       NeuralOptions{}.to_config() + ")");

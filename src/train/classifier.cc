@@ -7,6 +7,7 @@
 #include <random>
 
 #include "train/combo_classifier.h"
+#include "train/encoder_classifier.h"
 #include "train/knn_classifier.h"
 #include "train/linear_classifier.h"
 #include "train/neural_classifier.h"
@@ -79,8 +80,10 @@ Result<std::unique_ptr<Classifier>> load_classifier(const std::filesystem::path&
     RAGFT_TRY(c, ComboClassifier::load(dir, m));
   } else if (m.kind == "neural") {
     RAGFT_TRY(c, NeuralClassifier::load(dir, m));
+  } else if (m.kind == "encoder") {
+    RAGFT_TRY(c, EncoderClassifier::load(dir, m));
   } else {
-    return make_error(ErrorCode::kUnsupported, "{}: unknown classifier kind \"{}\" (known: linear, knn, neural, combo)",
+    return make_error(ErrorCode::kUnsupported, "{}: unknown classifier kind \"{}\" (known: linear, knn, neural, encoder, combo)",
                       dir.string(), m.kind);
   }
   return c;

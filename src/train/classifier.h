@@ -3,7 +3,9 @@
 //
 // A model is a directory (train/model_manifest.h): model.json with task "classify" plus the
 // kind's files. Kinds: "linear" (fastText, linear_classifier.h), "knn" (BM25 neighbours,
-// knn_classifier.h), "combo" (both, interpolated; combo_classifier.h).
+// knn_classifier.h), "neural" (libtorch CNN from scratch, neural_classifier.h), "encoder"
+// (fine-tuned BERT-family checkpoint, encoder_classifier.h), "combo" (weighted mixture of
+// members; combo_classifier.h).
 //
 // Thread safety: a Classifier is not thread-safe (predict() uses per-instance buffers); use one
 // per thread.
@@ -37,7 +39,7 @@ struct Prediction {
 class Classifier {
  public:
   virtual ~Classifier() = default;
-  // "linear", "knn" or "combo".
+  // "linear", "knn", "neural", "encoder" or "combo".
   virtual std::string kind() const = 0;
   // The model's labels, in its fixed order (sorted).
   virtual const std::vector<std::string>& labels() const = 0;
