@@ -1,7 +1,9 @@
 #include "train/extractor.h"
 
 #include "core/env.h"
+#include "train/combo_tagger.h"
 #include "train/knn_tagger.h"
+#include "train/neural_tagger.h"  // torch-free; NeuralTagger::load exists only with RAGFT_WITH_TORCH
 
 namespace ragft {
 
@@ -49,6 +51,20 @@ Result<std::unique_ptr<Extractor>> load_extractor(const std::filesystem::path& d
   }
   if (m.kind == kKnnTaggerKind) {
     RAGFT_TRY(std::unique_ptr<KnnTagger> t, KnnTagger::load(dir, m));
+    return std::unique_ptr<Extractor>(std::move(t));
+  }
+  if (m.kind == kNeuralTaggerKind) {
+#ifdef RAGFT_WITH_TORCH
+    RAGFT_TRY(std::unique_ptr<NeuralTagger> t, NeuralTagger::load(dir, m));
+    return std::unique_ptr<Extractor>(std::move(t));
+#else
+    return make_error(ErrorCode::kUnsupported,
+                      "{}: a \"{}\" model needs libtorch, and this build has none (rebuild with RAGFT_WITH_TORCH=ON)",
+                      dir.string(), m.kind);
+#endif
+  }
+  if (m.kind == kComboTaggerKind) {
+    RAGFT_TRY(std::unique_ptr<ComboTagger> t, ComboTagger::load(dir, m));
     return std::unique_ptr<Extractor>(std::move(t));
   }
   return make_error(ErrorCode::kUnsupported, "{}: extraction model kind \"{}\" is not supported by this build",

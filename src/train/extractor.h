@@ -69,8 +69,9 @@ class Extractor {
 };
 
 // Opens a saved extraction model: reads model.json, checks task == "extract" (else
-// kInvalidArgument naming the task), and dispatches on kind ("tagger-knn"); an unknown kind ->
-// kUnsupported. Missing directory/manifest -> kNotFound; damaged files -> kCorrupt.
+// kInvalidArgument naming the task), and dispatches on kind ("tagger-knn", "tagger-neural",
+// "tagger-combo"); an unknown kind -> kUnsupported, as is "tagger-neural" in a build without
+// libtorch. Missing directory/manifest -> kNotFound; damaged files -> kCorrupt.
 Result<std::unique_ptr<Extractor>> load_extractor(const std::filesystem::path& dir);
 
 }  // namespace ragft
