@@ -64,7 +64,7 @@ TEST_F(NeuralClassifyCliTest, TrainNeuralEvalPredict) {
   ASSERT_EQ(j["models"].size(), 1u);
   EXPECT_EQ(j["models"][0]["kind"], "neural");
   EXPECT_DOUBLE_EQ(j["models"][0]["eval"]["accuracy"].get<double>(), 1.0);
-  for (const char* f : {"model.json", "weights.pt", "bpe.txt"}) EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
+  for (const char* f : {"model.json", "weights.pt", "vocab.txt"}) EXPECT_TRUE(std::filesystem::exists(out / f)) << f;
 
   auto e = run_ragft("--json eval classify " + quote(out.string()) + " " + quote(data_.string()));
   ASSERT_EQ(e.exit_code, 0) << e.out;

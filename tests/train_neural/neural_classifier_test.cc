@@ -121,7 +121,8 @@ TEST(NeuralClassifierTest, BeatsTheMajorityClassOnHeldOutTrecQuestions) {
   o.tokenizer = "word";
   o.emb_dim = 32;
   o.filters = 32;
-  o.epochs = 8;
+  o.lr = 3e-3;
+  o.epochs = 10;
   auto m = NeuralClassifier::train(ex, o, TrainOptions{});
   ASSERT_TRUE(m.ok()) << m.error().to_string();
   double acc = accuracy_of(**m, test->examples);

@@ -43,6 +43,12 @@ std::vector<std::string> split_spaces(const std::string& s) {
 struct NetImpl : torch::nn::Module {
   NetImpl(std::int64_t vocab, const NeuralOptions& o, std::int64_t classes) : arch(o.arch) {
     emb = register_module("emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, o.emb_dim).padding_idx(kPad)));
+    {
+      // Small random vectors (Kim 2014: U[-0.25, 0.25]) instead of torch's N(0, 1).
+      torch::NoGradGuard no_grad;
+      emb->weight.uniform_(-0.25, 0.25);
+      emb->weight[kPad].zero_();
+    }
     std::int64_t features = 0;
     if (arch == "cnn") {
       for (int w : o.widths) {
