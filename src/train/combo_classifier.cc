@@ -147,7 +147,7 @@ Result<std::unique_ptr<ComboClassifier>> ComboClassifier::combine(std::vector<Co
     for (std::size_t e = 0; e < validation.size(); ++e) {
       std::fill(p.begin(), p.end(), 0.0f);
       for (std::size_t i = 0; i < members.size(); ++i) {
-        auto w = static_cast<float>(grid[g][i] * step);
+        auto w = static_cast<float>(static_cast<double>(grid[g][i]) / units);
         for (std::size_t j = 0; j < p.size(); ++j) p[j] += w * dist[i][e][j];
       }
       std::size_t top = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
@@ -164,7 +164,7 @@ Result<std::unique_ptr<ComboClassifier>> ComboClassifier::combine(std::vector<Co
   nlohmann::json chosen = nlohmann::json::object();
   std::string desc;
   for (std::size_t i = 0; i < members.size(); ++i) {
-    weights.push_back(grid[best_i][i] * step);
+    weights.push_back(static_cast<double>(grid[best_i][i]) / units);
     chosen[members[i].kind] = weights.back();
     desc += fmt::format("{}{} {:.2f}", desc.empty() ? "" : ", ", members[i].kind, weights.back());
   }

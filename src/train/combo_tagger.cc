@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "core/config_string.h"
 #include "core/env.h"
 #include "evaluate/conlleval.h"
 
@@ -28,21 +29,12 @@ std::string ComboTaggerOptions::to_config() const { return fmt::format("tagger-c
 
 Result<ComboTaggerOptions> ComboTaggerOptions::parse(std::string_view config) {
   ComboTaggerOptions o;
-  std::string_view body = config;
-  if (body.starts_with("tagger-combo:")) body.remove_prefix(13);
-  else if (body == "tagger-combo") body = {};
-  while (!body.empty()) {
-    auto comma = body.find(',');
-    std::string_view item = body.substr(0, comma);
-    body = comma == std::string_view::npos ? std::string_view{} : body.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    std::string_view key = item.substr(0, eq);
-    if (eq == std::string_view::npos || key != "rule") {
-      return make_error(ErrorCode::kInvalidArgument, "tagger-combo config \"{}\": unknown item \"{}\" (known: rule=R)",
-                        config, item);
+  RAGFT_TRY(auto items, config_items(config, "tagger-combo"));
+  for (const auto& [key, v] : items) {
+    if (key != "rule") {
+      return make_error(ErrorCode::kInvalidArgument, "tagger-combo config \"{}\": unknown key \"{}\" (known: rule)",
+                        config, key);
     }
-    std::string_view v = item.substr(eq + 1);
     bool found = false;
     for (ComboRule r : kComboRules) {
       if (v == combo_rule_name(r)) {

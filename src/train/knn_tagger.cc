@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "core/config_string.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "evaluate/conlleval.h"
@@ -267,19 +268,9 @@ std::string KnnTaggerOptions::to_config() const {
 
 Result<KnnTaggerOptions> KnnTaggerOptions::parse(std::string_view config) {
   KnnTaggerOptions o;
-  std::string_view body = config;
-  if (body.starts_with("tagger-knn:")) body.remove_prefix(11);
-  else if (body == "tagger-knn") body = {};
-  while (!body.empty()) {
-    auto comma = body.find(',');
-    std::string_view item = body.substr(0, comma);
-    body = comma == std::string_view::npos ? std::string_view{} : body.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidArgument, "tagger-knn config \"{}\": \"{}\" is not key=value", config, item);
-    }
-    std::string_view key = item.substr(0, eq), v = item.substr(eq + 1);
+  RAGFT_TRY(auto items, config_items(config, kKnnTaggerKind));
+  for (const auto& [key_s, v_s] : items) {
+    std::string_view key = key_s, v = v_s;
     if (key == "k") {
       RAGFT_TRY(o.k, parse_size(key, v, 1000));
     } else if (key == "proj_min_ratio") {

@@ -1,6 +1,8 @@
 // NeuralOptions config strings (torch-free, so builds without libtorch can parse them too).
 #include "train/neural_classifier.h"
 
+#include "core/config_string.h"
+
 namespace ragft {
 
 namespace {
@@ -27,8 +29,6 @@ std::string NeuralOptions::to_config() const {
 
 Result<NeuralOptions> NeuralOptions::parse(std::string_view config) {
   NeuralOptions o;
-  std::string_view s = config;
-  if (s.starts_with("neural:")) s.remove_prefix(7);
   auto bad = [](std::string_view key, std::string_view value) {
     return make_error(ErrorCode::kInvalidArgument, "neural option {}=\"{}\" is not valid", key, value);
   };
@@ -54,14 +54,9 @@ Result<NeuralOptions> NeuralOptions::parse(std::string_view config) {
       return false;
     }
   };
-  while (!s.empty()) {
-    std::size_t comma = s.find(',');
-    std::string_view item = s.substr(0, comma);
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-    if (item.empty()) continue;
-    std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) return make_error(ErrorCode::kInvalidArgument, "neural option \"{}\": expected key=value", item);
-    std::string_view k = item.substr(0, eq), v = item.substr(eq + 1);
+  RAGFT_TRY(auto items, config_items(config, "neural"));
+  for (const auto& [key, value] : items) {
+    std::string_view k = key, v = value;
     bool ok = true;
     if (k == "tokenizer") {
       ok = v == "bpe" || v == "word";

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "core/check.h"
+#include "core/config_string.h"
 #include "core/env.h"
 #include "core/log.h"
 #include "embed/torch_guard.h"
@@ -406,20 +407,9 @@ std::string NeuralTaggerOptions::to_config() const {
 
 Result<NeuralTaggerOptions> NeuralTaggerOptions::parse(std::string_view config) {
   NeuralTaggerOptions o;
-  std::string_view body = config;
-  if (body.starts_with("tagger-neural:")) body.remove_prefix(14);
-  else if (body == "tagger-neural") body = {};
-  while (!body.empty()) {
-    auto comma = body.find(',');
-    std::string_view item = body.substr(0, comma);
-    body = comma == std::string_view::npos ? std::string_view{} : body.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      return make_error(ErrorCode::kInvalidArgument, "tagger-neural config \"{}\": \"{}\" is not key=value", config,
-                        item);
-    }
-    std::string_view key = item.substr(0, eq), v = item.substr(eq + 1);
+  RAGFT_TRY(auto items, config_items(config, "tagger-neural"));
+  for (const auto& [key_s, v_s] : items) {
+    std::string_view key = key_s, v = v_s;
     auto size = [&](std::size_t& dst, std::uint64_t lo, std::uint64_t hi) -> Status {
       RAGFT_TRY(std::uint64_t n, parse_uint(key, v, lo, hi));
       dst = static_cast<std::size_t>(n);
