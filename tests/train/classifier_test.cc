@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "core/env.h"
+#include "train/classify_test_util.h"
 #include "train/combo_classifier.h"
 #include "train/knn_classifier.h"
 #include "train/linear_classifier.h"
@@ -18,28 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ragft-classify-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p;
-}
+fs::path temp_dir(const std::string& name) { return testing::classify_temp_dir("classify-" + name); }
 
-// 30 short examples, 3 classes, 10 each: two topic words per text plus shared filler.
-std::vector<Example> tiny() {
-  const std::vector<std::pair<std::string, std::vector<std::string>>> topics = {
-      {"sport", {"football", "goal", "match", "team", "score", "player", "coach", "league", "stadium", "referee"}},
-      {"food", {"pizza", "pasta", "bread", "cheese", "soup", "salad", "butter", "garlic", "onion", "pepper"}},
-      {"weather", {"rain", "sun", "snow", "wind", "cloud", "storm", "fog", "thunder", "frost", "drizzle"}}};
-  const std::vector<std::string> filler = {"today", "we saw", "there was", "what about", "i like"};
-  std::vector<Example> out;
-  for (const auto& [label, words] : topics) {
-    for (std::size_t i = 0; i < words.size(); ++i) {
-      out.push_back(Example{filler[i % filler.size()] + " " + words[i] + " and " + words[(i + 3) % words.size()],
-                            {label}, out.size() + 1});
-    }
-  }
-  return out;
-}
+std::vector<Example> tiny() { return testing::tiny_topics(); }
 
 LinearOptions fast_linear() {
   LinearOptions o;
