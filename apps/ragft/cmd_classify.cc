@@ -13,8 +13,7 @@
 #include "train/combo_classifier.h"
 #include "train/data_checks.h"
 #include "train/dataset.h"
-#include "train/encoder_classifier.h"
-#include "train/neural_classifier.h"
+#include "train/neural_backend.h"
 
 namespace ragft::cli {
 
@@ -88,11 +87,7 @@ Evaluation evaluate(const Classifier& c, const Dataset& data) {
   return ev;
 }
 
-#ifdef RAGFT_WITH_TORCH
 constexpr const char* kDefaultMembers = "linear,knn,neural";
-#else
-constexpr const char* kDefaultMembers = "linear,knn";
-#endif
 
 struct TrainArgs {
   std::string train, eval, out;
@@ -210,15 +205,19 @@ int run_train(const Globals& g, TrainArgs a) {
     owned = std::move(*m);
     models.emplace_back("knn", owned.get());
   } else if (a.contender == "neural") {
+    auto backend = neural_backend();
+    if (!backend.ok()) return report(backend.error());
     t.on_step = train_progress_bar;
-    auto m = NeuralClassifier::train(ex, *neural, t);
+    auto m = (*backend)->train_neural(ex, *neural, t);
     progress_done();
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
     models.emplace_back("neural", owned.get());
   } else if (a.contender == "encoder") {
+    auto backend = neural_backend();
+    if (!backend.ok()) return report(backend.error());
     t.on_step = train_progress_bar;
-    auto m = EncoderClassifier::train(ex, *encoder, t);
+    auto m = (*backend)->train_encoder(ex, *encoder, t);
     progress_done();
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
@@ -234,15 +233,19 @@ int run_train(const Globals& g, TrainArgs a) {
       } else if (kind == "knn") {
         m = train_knn_member(ex, a.knn, t);
       } else if (kind == "neural") {
+        auto backend = neural_backend();
+        if (!backend.ok()) return report(backend.error());
         t.on_step = train_progress_bar;
-        auto n = NeuralClassifier::train(ex, *neural, t);
+        auto n = (*backend)->train_neural(ex, *neural, t);
         progress_done();
         t.on_step = nullptr;
         if (!n.ok()) return report(n.error());
         m = ComboMember{"neural", std::move(*n), nullptr};
       } else {
+        auto backend = neural_backend();
+        if (!backend.ok()) return report(backend.error());
         t.on_step = train_progress_bar;
-        auto n = EncoderClassifier::train(ex, *encoder, t);
+        auto n = (*backend)->train_encoder(ex, *encoder, t);
         progress_done();
         t.on_step = nullptr;
         if (!n.ok()) return report(n.error());

@@ -14,6 +14,7 @@
 #include "train/extractor.h"
 #include "train/combo_tagger.h"
 #include "train/knn_tagger.h"
+#include "train/neural_backend.h"
 #include "train/neural_tagger.h"
 
 namespace ragft::cli {
@@ -110,12 +111,12 @@ int run_train(const Globals& g, TrainArgs a) {
     return report(make_error(ErrorCode::kInvalidArgument, "--contender \"{}\": use knn, neural, combo or all", c));
   }
   bool want_knn = c != "neural", want_neural = c != "knn";
-#ifndef RAGFT_WITH_TORCH
+  const NeuralBackend* backend = nullptr;
   if (want_neural) {
-    return report(make_error(ErrorCode::kUnsupported,
-                             "--contender {}: the neural tagger needs libtorch, and this build has none", c));
+    auto b = neural_backend();
+    if (!b.ok()) return report(b.error());
+    backend = *b;
   }
-#endif
   std::string knn_config, neural_config, combo_config;
   for (const auto& cfg : a.configs) {
     if (cfg.starts_with("tagger-knn")) knn_config = cfg;
@@ -188,7 +189,6 @@ int run_train(const Globals& g, TrainArgs a) {
   }
 
   std::unique_ptr<Extractor> neural;
-#ifdef RAGFT_WITH_TORCH
   if (want_neural) {
     auto opts = NeuralTaggerOptions::parse(neural_config);
     if (!opts.ok()) return report(opts.error());
@@ -198,12 +198,11 @@ int run_train(const Globals& g, TrainArgs a) {
       progress_done();
       fmt::print(stderr, "{}\n", line);
     };
-    auto m = NeuralTagger::train(train->sentences, dev.sentences, *opts, hooks);
+    auto m = backend->train_tagger(train->sentences, dev.sentences, *opts, hooks);
     progress_done();
     if (!m.ok()) return report(m.error());
     neural = std::move(*m);
   }
-#endif
 
   std::unique_ptr<ComboTagger> combo;
   if (want_combo) {

@@ -7,10 +7,9 @@
 #include <random>
 
 #include "train/combo_classifier.h"
-#include "train/encoder_classifier.h"
 #include "train/knn_classifier.h"
 #include "train/linear_classifier.h"
-#include "train/neural_classifier.h"
+#include "train/neural_backend.h"
 
 namespace ragft {
 
@@ -78,10 +77,9 @@ Result<std::unique_ptr<Classifier>> load_classifier(const std::filesystem::path&
     RAGFT_TRY(c, KnnClassifier::load(dir, m));
   } else if (m.kind == "combo") {
     RAGFT_TRY(c, ComboClassifier::load(dir, m));
-  } else if (m.kind == "neural") {
-    RAGFT_TRY(c, NeuralClassifier::load(dir, m));
-  } else if (m.kind == "encoder") {
-    RAGFT_TRY(c, EncoderClassifier::load(dir, m));
+  } else if (m.kind == "neural" || m.kind == "encoder") {
+    RAGFT_TRY(const NeuralBackend* backend, neural_backend());
+    RAGFT_TRY(c, m.kind == "neural" ? backend->load_neural(dir, m) : backend->load_encoder(dir, m));
   } else {
     return make_error(ErrorCode::kUnsupported, "{}: unknown classifier kind \"{}\" (known: linear, knn, neural, encoder, combo)",
                       dir.string(), m.kind);

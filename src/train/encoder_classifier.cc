@@ -1,5 +1,5 @@
-// EncoderOptions (torch-free) and, in a build without libtorch, EncoderClassifier stubs that
-// report kUnsupported. The model itself is in neural/encoder_classifier.cc.
+// EncoderOptions (torch-free). The model itself is in neural/encoder_classifier.cc, in
+// libragft_torch.so (train/neural_backend.h).
 #include "train/encoder_classifier.h"
 
 #include <cstdlib>
@@ -116,26 +116,5 @@ Result<EncoderOptions> EncoderOptions::parse(std::string_view config) {
   return o;
 }
 
-#ifndef RAGFT_WITH_TORCH
-struct EncoderClassifier::Impl {};
-EncoderClassifier::EncoderClassifier() = default;
-EncoderClassifier::~EncoderClassifier() = default;
-
-Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::train(const std::vector<Example>&, const EncoderOptions&,
-                                                                    const TrainOptions&) {
-  return make_error(ErrorCode::kUnsupported, "the encoder classifier needs a build with libtorch (RAGFT_WITH_TORCH)");
-}
-
-Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::load(const std::filesystem::path&, const ModelManifest&) {
-  return make_error(ErrorCode::kUnsupported, "the encoder classifier needs a build with libtorch (RAGFT_WITH_TORCH)");
-}
-
-std::vector<float> EncoderClassifier::distribution(std::string_view) const { return {}; }
-std::vector<std::vector<float>> EncoderClassifier::distributions(const std::vector<std::string>&) const { return {}; }
-Status EncoderClassifier::save(const std::filesystem::path&) const {
-  return make_error(ErrorCode::kUnsupported, "the encoder classifier needs a build with libtorch (RAGFT_WITH_TORCH)");
-}
-std::map<std::string, std::vector<float>> EncoderClassifier::weights() const { return {}; }
-#endif
 
 }  // namespace ragft

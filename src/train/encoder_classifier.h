@@ -17,8 +17,8 @@
 // "classifier.weight"/"classifier.bias", F32; unmerged LoRA adapters as "*.lora_A.weight" /
 // "*.lora_B.weight"). The directory loads without the original checkpoint.
 //
-// This header does not include torch. Without RAGFT_WITH_TORCH, train() and load() return
-// kUnsupported.
+// This header does not include torch. The class is defined in libragft_torch.so; torch-free
+// code reaches it through train/neural_backend.h.
 #pragma once
 
 #include <filesystem>

@@ -3,7 +3,8 @@
 #include "core/env.h"
 #include "train/combo_tagger.h"
 #include "train/knn_tagger.h"
-#include "train/neural_tagger.h"  // torch-free; NeuralTagger::load exists only with RAGFT_WITH_TORCH
+#include "train/neural_backend.h"
+#include "train/neural_tagger.h"
 
 namespace ragft {
 
@@ -54,14 +55,8 @@ Result<std::unique_ptr<Extractor>> load_extractor(const std::filesystem::path& d
     return std::unique_ptr<Extractor>(std::move(t));
   }
   if (m.kind == kNeuralTaggerKind) {
-#ifdef RAGFT_WITH_TORCH
-    RAGFT_TRY(std::unique_ptr<NeuralTagger> t, NeuralTagger::load(dir, m));
-    return std::unique_ptr<Extractor>(std::move(t));
-#else
-    return make_error(ErrorCode::kUnsupported,
-                      "{}: a \"{}\" model needs libtorch, and this build has none (rebuild with RAGFT_WITH_TORCH=ON)",
-                      dir.string(), m.kind);
-#endif
+    RAGFT_TRY(const NeuralBackend* backend, neural_backend());
+    return backend->load_tagger(dir, m);
   }
   if (m.kind == kComboTaggerKind) {
     RAGFT_TRY(std::unique_ptr<ComboTagger> t, ComboTagger::load(dir, m));

@@ -18,7 +18,8 @@
 // Files: model.json, weights.pt (torch::serialize archive of the named parameters),
 // bpe.txt (BpeTokenizer::serialize) or vocab.txt (word). docs/formats/neural-model.md.
 //
-// Only in builds with libtorch (RAGFT_WITH_TORCH); elsewhere train()/load() return kUnsupported.
+// Defined in libragft_torch.so (built with RAGFT_WITH_TORCH); torch-free code reaches it through
+// train/neural_backend.h.
 // Not thread-safe (as every Classifier).
 #pragma once
 

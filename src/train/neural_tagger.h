@@ -1,6 +1,6 @@
 // "tagger-neural": a BiLSTM-CRF sequence tagger trained from the data alone (no pretrained
 // embeddings), built on libtorch. Torch-free header: the network lives behind a pimpl in
-// train/neural/neural_tagger.cc, which builds only with RAGFT_WITH_TORCH.
+// train/neural/neural_tagger.cc, part of libragft_torch.so (train/neural_backend.h).
 //
 // Per token the input is the concatenation of
 //  - a word embedding (`wdim`) of the case-folded token with digits mapped to '0'; the vocabulary

@@ -111,5 +111,24 @@ TEST_F(NeuralClassifyCliTest, BadNeuralSettingsFailClearly) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x"));
 }
 
+// libtorch is loaded on demand (train/neural_backend.h): the ragft binary itself does not need
+// it, so commands that never touch a neural model do not pay its start-up.
+TEST(NeuralBackendTest, RagftDoesNotLinkLibtorch) {
+  auto [code, out] = run_for_stderr("--help");  // stderr only; the binary must start
+  EXPECT_EQ(code, 0) << out;
+  std::string cmd = "readelf -d " + quote(testing::ragft_binary().string()) + " 2>&1";
+  std::string dyn;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) dyn.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << dyn;
+  ASSERT_NE(dyn.find("(NEEDED)"), std::string::npos) << dyn;
+  EXPECT_EQ(dyn.find("libtorch"), std::string::npos) << dyn;
+  EXPECT_EQ(dyn.find("libc10"), std::string::npos) << dyn;
+  EXPECT_TRUE(std::filesystem::exists(testing::ragft_binary().parent_path() / "libragft_torch.so"));
+}
+
 }  // namespace
 }  // namespace ragft

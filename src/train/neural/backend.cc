@@ -1,0 +1,41 @@
+// The entry point of libragft_torch.so: the table through which torch-free code reaches the
+// libtorch contenders (train/neural_backend.h).
+#include "train/neural_backend.h"
+
+namespace ragft {
+namespace {
+
+template <typename T, typename Base>
+Result<std::unique_ptr<Base>> up(Result<std::unique_ptr<T>> r) {
+  if (!r.ok()) return r.take_error();
+  return std::unique_ptr<Base>(std::move(*r));
+}
+
+const NeuralBackend kBackend = [] {
+  NeuralBackend b;
+  b.train_neural = [](const std::vector<Example>& e, const NeuralOptions& o, const TrainOptions& t) {
+    return up<NeuralClassifier, Classifier>(NeuralClassifier::train(e, o, t));
+  };
+  b.load_neural = [](const std::filesystem::path& d, const ModelManifest& m) {
+    return up<NeuralClassifier, Classifier>(NeuralClassifier::load(d, m));
+  };
+  b.train_encoder = [](const std::vector<Example>& e, const EncoderOptions& o, const TrainOptions& t) {
+    return up<EncoderClassifier, Classifier>(EncoderClassifier::train(e, o, t));
+  };
+  b.load_encoder = [](const std::filesystem::path& d, const ModelManifest& m) {
+    return up<EncoderClassifier, Classifier>(EncoderClassifier::load(d, m));
+  };
+  b.train_tagger = [](const std::vector<TaggedSentence>& tr, const std::vector<TaggedSentence>& va,
+                      const NeuralTaggerOptions& o, const NeuralTaggerHooks& h) {
+    return up<NeuralTagger, Extractor>(NeuralTagger::train(tr, va, o, h));
+  };
+  b.load_tagger = [](const std::filesystem::path& d, const ModelManifest& m) {
+    return up<NeuralTagger, Extractor>(NeuralTagger::load(d, m));
+  };
+  return b;
+}();
+
+}  // namespace
+}  // namespace ragft
+
+extern "C" const ragft::NeuralBackend* ragft_torch_backend() { return &ragft::kBackend; }

@@ -1,0 +1,49 @@
+// The libtorch contenders (neural, encoder, tagger-neural) live in a shared library,
+// libragft_torch.so, that is loaded on first use: loading libtorch costs every process ~0.4 s of
+// CPU and ~150 MB (its operator registry initialises at load), which `ragft search`, `ragft
+// index` and the other commands that never touch a neural model must not pay.
+//
+// Torch-free code reaches those models only through this table. The classes themselves
+// (neural_classifier.h, encoder_classifier.h, neural_tagger.h) are defined in the library;
+// code linked against it (its tests) may use them directly.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "core/result.h"
+#include "train/classifier.h"
+#include "train/encoder_classifier.h"
+#include "train/extractor.h"
+#include "train/neural_classifier.h"
+#include "train/neural_tagger.h"
+
+namespace ragft {
+
+inline constexpr int kNeuralBackendAbi = 1;
+
+struct NeuralBackend {
+  int abi = kNeuralBackendAbi;
+  Result<std::unique_ptr<Classifier>> (*train_neural)(const std::vector<Example>&, const NeuralOptions&,
+                                                      const TrainOptions&) = nullptr;
+  Result<std::unique_ptr<Classifier>> (*load_neural)(const std::filesystem::path&, const ModelManifest&) = nullptr;
+  Result<std::unique_ptr<Classifier>> (*train_encoder)(const std::vector<Example>&, const EncoderOptions&,
+                                                       const TrainOptions&) = nullptr;
+  Result<std::unique_ptr<Classifier>> (*load_encoder)(const std::filesystem::path&, const ModelManifest&) = nullptr;
+  Result<std::unique_ptr<Extractor>> (*train_tagger)(const std::vector<TaggedSentence>& train,
+                                                     const std::vector<TaggedSentence>& validation,
+                                                     const NeuralTaggerOptions&, const NeuralTaggerHooks&) = nullptr;
+  Result<std::unique_ptr<Extractor>> (*load_tagger)(const std::filesystem::path&, const ModelManifest&) = nullptr;
+};
+
+// The library's table, loading it on the first call (thread-safe): RAGFT_TORCH_LIB if set, else
+// libragft_torch.so beside the executable, else the dynamic loader's search path. A build
+// without libtorch, or a missing library -> kUnsupported saying so; an incompatible library
+// -> kUnsupported naming both versions.
+Result<const NeuralBackend*> neural_backend();
+
+}  // namespace ragft
+
+// Defined by libragft_torch.so.
+extern "C" const ragft::NeuralBackend* ragft_torch_backend();
