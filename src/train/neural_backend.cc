@@ -27,8 +27,8 @@ Result<const NeuralBackend*> load() {
     if (h) return;
     h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-      const char* e = ::dlerror();
-      tried += fmt::format("\n  {}: {}", path, e ? e : "not loadable");
+      const char* e = ::dlerror();  // names the path
+      tried += fmt::format("\n  {}", e ? e : path + ": not loadable");
     }
   };
   if (const char* env = std::getenv("RAGFT_TORCH_LIB"); env && *env) attempt(env);
