@@ -35,6 +35,7 @@ std::pair<int, std::string> run_for_stderr(const std::string& args) {
 class NeuralClassifyCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::skip_leak_check_in_child_processes();
     dir_ = testing::make_temp_dir("ragft-neural-classify-cli-");
     std::string jsonl;
     const char* sport[] = {"football goal", "match team", "score player", "coach league", "stadium referee", "goal match"};

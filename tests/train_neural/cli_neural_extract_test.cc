@@ -28,6 +28,7 @@ const char* kSmall =
 class NeuralExtractCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::skip_leak_check_in_child_processes();
     dir_ = make_temp_dir("ragft-neural-cli-");
     write_file(dir_ / "train.conll", kTrain);
   }

@@ -595,6 +595,7 @@ TEST(EncoderOptionsTest, ConfigStringRoundTrips) {
 // The encoder through the CLI: ragft train classify --contender encoder --checkpoint DIR, then
 // eval and predict on the saved directory, and --contender all with the encoder as a member.
 TEST_F(EncoderTest, CliTrainsEvaluatesAndCombinesTheEncoder) {
+  testing::skip_leak_check_in_child_processes();
   Checkpoint ck = write_checkpoint(root_ / "ck");
   std::string jsonl;
   for (const auto& e : tiny_dataset()) jsonl += nlohmann::json{{"text", e.text}, {"label", e.labels[0]}}.dump() + "\n";
