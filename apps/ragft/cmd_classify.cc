@@ -194,6 +194,16 @@ int run_train(const Globals& g, TrainArgs a) {
   std::vector<std::pair<std::string, const Classifier*>> models;
   std::unique_ptr<Classifier> owned;
   const auto& ex = train->examples;
+  // The libtorch contenders (neural, encoder), trained through the lazily loaded backend with a
+  // progress bar.
+  auto train_torch = [&](const std::string& kind) -> Result<std::unique_ptr<Classifier>> {
+    RAGFT_TRY(const NeuralBackend* backend, neural_backend());
+    TrainOptions tt = t;
+    tt.on_step = train_progress_bar;
+    auto m = kind == "neural" ? backend->train_neural(ex, *neural, tt) : backend->train_encoder(ex, *encoder, tt);
+    progress_done();
+    return m;
+  };
   if (a.contender == "linear") {
     auto m = LinearClassifier::train(ex, a.linear, t);
     if (!m.ok()) return report(m.error());
@@ -204,24 +214,11 @@ int run_train(const Globals& g, TrainArgs a) {
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
     models.emplace_back("knn", owned.get());
-  } else if (a.contender == "neural") {
-    auto backend = neural_backend();
-    if (!backend.ok()) return report(backend.error());
-    t.on_step = train_progress_bar;
-    auto m = (*backend)->train_neural(ex, *neural, t);
-    progress_done();
+  } else if (a.contender == "neural" || a.contender == "encoder") {
+    auto m = train_torch(a.contender);
     if (!m.ok()) return report(m.error());
     owned = std::move(*m);
-    models.emplace_back("neural", owned.get());
-  } else if (a.contender == "encoder") {
-    auto backend = neural_backend();
-    if (!backend.ok()) return report(backend.error());
-    t.on_step = train_progress_bar;
-    auto m = (*backend)->train_encoder(ex, *encoder, t);
-    progress_done();
-    if (!m.ok()) return report(m.error());
-    owned = std::move(*m);
-    models.emplace_back("encoder", owned.get());
+    models.emplace_back(a.contender, owned.get());
   } else {
     // The combination: every member trained on the same split, weights chosen on it.
     auto t0 = std::chrono::steady_clock::now();
@@ -232,24 +229,10 @@ int run_train(const Globals& g, TrainArgs a) {
         m = train_linear_member(ex, a.linear, t);
       } else if (kind == "knn") {
         m = train_knn_member(ex, a.knn, t);
-      } else if (kind == "neural") {
-        auto backend = neural_backend();
-        if (!backend.ok()) return report(backend.error());
-        t.on_step = train_progress_bar;
-        auto n = (*backend)->train_neural(ex, *neural, t);
-        progress_done();
-        t.on_step = nullptr;
-        if (!n.ok()) return report(n.error());
-        m = ComboMember{"neural", std::move(*n), nullptr};
       } else {
-        auto backend = neural_backend();
-        if (!backend.ok()) return report(backend.error());
-        t.on_step = train_progress_bar;
-        auto n = (*backend)->train_encoder(ex, *encoder, t);
-        progress_done();
-        t.on_step = nullptr;
+        auto n = train_torch(kind);
         if (!n.ok()) return report(n.error());
-        m = ComboMember{"encoder", std::move(*n), nullptr};
+        m = ComboMember{kind, std::move(*n), nullptr};
       }
       if (!m.ok()) return report(m.error());
       members.push_back(std::move(*m));
