@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "apps/test_util.h"
 #include "evaluate/conlleval.h"
+#include "train/extract_test_util.h"
 #include "train/combo_tagger.h"
 #include "train/knn_tagger.h"
 
@@ -15,20 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using Tags = std::vector<std::string>;
 
-TaggedSentence sent(const std::string& s) {
-  TaggedSentence t;
-  for (const auto& w : whitespace_tokens(s)) {
-    auto slash = w.rfind('/');
-    if (slash == std::string::npos || slash == 0) {
-      t.tokens.push_back(w);
-      t.tags.push_back("O");
-    } else {
-      t.tokens.push_back(w.substr(0, slash));
-      t.tags.push_back(w.substr(slash + 1));
-    }
-  }
-  return t;
-}
+TaggedSentence sent(const std::string& s) { return testing::tagged(s); }
 
 TEST(ComboRules, CombineTags) {
   const Tags a = {"B-per", "I-per", "O", "O", "O", "B-loc"};
@@ -64,9 +53,7 @@ TEST(ComboOptions, ConfigRoundTripsAndRejectsBadInput) {
 class ComboTaggerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "ragft-combo-tagger-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) std::abort();
-    dir_ = tmpl;
+    dir_ = testing::make_temp_dir("ragft-combo-tagger-");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "apps/test_util.h"
 #include "evaluate/conlleval.h"
+#include "train/extract_test_util.h"
 #include "train/extractor.h"
 #include "train/knn_tagger.h"
 
@@ -20,27 +22,9 @@ std::vector<TaggedSentence> parse(const std::string& text) {
   return d.ok() ? d->sentences : std::vector<TaggedSentence>{};
 }
 
-// "w1/TAG w2 w3/TAG" -> a sentence (untagged words are O).
-TaggedSentence sent(const std::string& s) {
-  TaggedSentence t;
-  for (const auto& w : whitespace_tokens(s)) {
-    auto slash = w.rfind('/');
-    if (slash == std::string::npos || slash == 0) {
-      t.tokens.push_back(w);
-      t.tags.push_back("O");
-    } else {
-      t.tokens.push_back(w.substr(0, slash));
-      t.tags.push_back(w.substr(slash + 1));
-    }
-  }
-  return t;
-}
+TaggedSentence sent(const std::string& s) { return testing::tagged(s); }
 
-fs::path temp_dir(const std::string& prefix) {
-  std::string tmpl = (fs::temp_directory_path() / (prefix + "XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data())) std::abort();
-  return tmpl;
-}
+fs::path temp_dir(const std::string& prefix) { return testing::make_temp_dir(prefix); }
 
 KnnTaggerOptions gaz_only(bool fold = true) {
   KnnTaggerOptions o;
