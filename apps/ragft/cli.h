@@ -32,6 +32,8 @@ void register_stats(CLI::App& app, Globals& g, int& exit_code);
 // Task models (cmd_train.cc registers `train` and `predict` and dispatches by the manifest's task).
 void register_train(CLI::App& app, Globals& g, int& exit_code);
 void register_predict(CLI::App& app, Globals& g, int& exit_code);
+void register_decide(CLI::App& app, Globals& g, int& exit_code);   // cmd_decide.cc
+void register_profile(CLI::App& app, Globals& g, int& exit_code);  // cmd_profile.cc
 void register_train_classify(CLI::App* train, Globals& g, int& exit_code);  // cmd_classify.cc
 void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code);    // cmd_classify.cc
 void register_train_extract(CLI::App* train, Globals& g, int& exit_code);   // cmd_extract.cc

@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   ragft::log::init_from_env();
-  CLI::App app{"ragft: index documents, search them, answer with citations and measure retrieval."};
+  CLI::App app{"ragft: should you use RAG or fine-tuning? Build both on your data, measure, decide, run the winner."};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand: `ragft search q --json`
   ragft::cli::Globals g;
@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   ragft::cli::register_stats(app, g, exit_code);
   ragft::cli::register_train(app, g, exit_code);
   ragft::cli::register_predict(app, g, exit_code);
+  ragft::cli::register_decide(app, g, exit_code);
+  ragft::cli::register_profile(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -317,6 +317,25 @@ Status Store::touch(DocId id, std::int64_t mtime_ns, std::int64_t size) {
   return ok_status();
 }
 
+Result<std::size_t> Store::touch_batch(const std::vector<Touch>& touches) {
+  if (touches.empty()) return std::size_t{0};
+  auto body = [&]() -> Result<std::size_t> {
+    RAGFT_TRY(Transaction txn, Transaction::begin_immediate(*stmts_));
+    std::size_t updated = 0;
+    for (const Touch& t : touches) {
+      RAGFT_TRY(Query q, stmts_->query("UPDATE documents SET source_mtime_ns = ?2, source_size = ?3 WHERE id = ?1"));
+      q.bind_int(1, t.id).bind_int(2, t.mtime_ns).bind_int(3, t.size);
+      RAGFT_TRY_STATUS(q.run());
+      updated += static_cast<std::size_t>(sqlite3_changes(db_));
+    }
+    RAGFT_TRY_STATUS(txn.commit());
+    return updated;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), fmt::format("touch {} documents", touches.size()));
+  return r;
+}
+
 Result<bool> Store::remove(const std::string& tenant, const std::string& ext_id) {
   const std::string ctx = fmt::format("remove \"{}\" (tenant \"{}\")", ext_id, tenant);
   auto body = [&]() -> Result<bool> {
@@ -500,7 +519,8 @@ Status Store::for_each_chunk(
 Result<std::vector<Change>> Store::changes_since(Seq after, std::size_t limit) {
   auto body = [&]() -> Result<std::vector<Change>> {
     RAGFT_TRY(Query q, stmts_->query(
-                           "SELECT seq, op, doc_id, removed_chunks FROM changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+                           "SELECT seq, op, doc_id, removed_chunks, at_unix_ms FROM changelog WHERE seq > ?1 ORDER BY seq "
+                           "LIMIT ?2"));
     auto lim = static_cast<std::int64_t>(
         std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())));
     q.bind_int(1, after).bind_int(2, lim);
@@ -509,7 +529,8 @@ Result<std::vector<Change>> Store::changes_since(Seq after, std::size_t limit) {
       RAGFT_TRY(bool row, q.step());
       if (!row) break;
       std::string op = q.col_text(1);
-      Change c{q.col_int(0), op == "delete" ? ChangeOp::kDelete : ChangeOp::kUpsert, q.col_int(2), {}};
+      Change c{q.col_int(0), op == "delete" ? ChangeOp::kDelete : ChangeOp::kUpsert, q.col_int(2), {},
+               q.col_int(4)};
       std::string removed = q.col_text(3);
       try {
         for (const auto& v : nlohmann::json::parse(removed)) c.removed_chunks.push_back(v.get<ChunkId>());

@@ -88,6 +88,7 @@ struct Change {
   // Chunk ids this change deleted (the document's previous chunks), ascending, so derived
   // indexes can drop them without remembering which chunks belonged to which document.
   std::vector<ChunkId> removed_chunks;
+  std::int64_t at_unix_ms = 0;  // wall-clock time the entry was written (ms since the epoch)
 };
 
 enum class UpsertOutcome { kAdded, kChanged, kUnchanged };
@@ -140,6 +141,13 @@ class Store {
   // Updates only source_mtime_ns/size of an unchanged document (no change-log entry).
   // Unknown id -> kNotFound.
   Status touch(DocId id, std::int64_t mtime_ns, std::int64_t size);
+  struct Touch {
+    DocId id = 0;
+    std::int64_t mtime_ns = 0, size = 0;
+  };
+  // Many touches in one transaction (one fsync instead of one per document). Unknown ids are
+  // skipped; returns how many documents were updated.
+  Result<std::size_t> touch_batch(const std::vector<Touch>& touches);
   // Deletes a document and its chunks, logs kDelete. Returns false if it did not exist.
   Result<bool> remove(const std::string& tenant, const std::string& ext_id);
 

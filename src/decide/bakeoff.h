@@ -1,0 +1,71 @@
+// The bake-off: every arm of docs/decide-design.md built and measured on the same eval set, the
+// freshness experiment, and the profile — as the report's "arms", "comparisons", "freshness",
+// "metric" and "profile" objects. Finished arms are cached (cache.h): a re-run with the same
+// inputs and config strings reuses them.
+//
+// Per task:
+//  - classification: baseline = majority class; rag = kNN over the labelled examples (BM25);
+//    fine_tuned = the linear (fastText) or neural contender; fine_tuned_rag = their combination
+//    (weights chosen on the validation split). Metric: accuracy, one 0/1 value per eval example.
+//  - retrieval: baseline = the documents most often judged relevant in training (no corpus
+//    access at query time); rag = BM25 over the chunked corpus; fine_tuned = closed-book model
+//    (closed_book.h); fine_tuned_rag = BM25 candidates re-ranked by a model trained on the
+//    training judgments with the closed-book score as a feature (reranker.h). Metric: nDCG@10
+//    per query.
+//  - extraction: baseline = no entities; rag = kNN tagger; fine_tuned = neural BiLSTM-CRF;
+//    fine_tuned_rag = their combination. Metric: entity F1 (bootstrap over sentences).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "decide/arm.h"
+#include "decide/project.h"
+
+namespace ragft::decide {
+
+struct BakeoffOptions {
+  std::filesystem::path cache_dir;  // required: arms, models and workspaces live here
+  bool use_cache = true;            // false: rerun every arm (results still written)
+  std::function<void(const std::string&)> log;  // progress lines; may be empty
+};
+
+struct Bakeoff {
+  nlohmann::json metric;  // {"name","label","higher_is_better"}
+  std::vector<ArmResult> arms;
+  nlohmann::json comparisons = nlohmann::json::array();
+  nlohmann::json freshness;  // null when off
+  nlohmann::json profile;    // {"corpus","labeled","eval"}
+  // Requirements measured from the data (labeled_examples, change rate) to merge into the report.
+  std::optional<long> labeled_examples;
+  std::string measured_change;  // "" when the store has no history
+  std::size_t cached_arms = 0;
+};
+
+Result<Bakeoff> run_bakeoff(const Project& project, const BakeoffOptions& options);
+
+// Task runners (bakeoff_classify.cc, bakeoff_retrieval.cc, bakeoff_extract.cc).
+Result<Bakeoff> run_classification_bakeoff(const Project& project, const BakeoffOptions& options);
+Result<Bakeoff> run_retrieval_bakeoff(const Project& project, const BakeoffOptions& options);
+Result<Bakeoff> run_extraction_bakeoff(const Project& project, const BakeoffOptions& options);
+
+// The profile alone ("profile" object: corpus, labeled, eval), as `ragft profile` prints it;
+// a retrieval project's corpus is synced into the same cached workspace the bake-off uses.
+Result<nlohmann::json> profile_project(const Project& project, const BakeoffOptions& options);
+Result<nlohmann::json> profile_classification(const Project& project);   // bakeoff_classify.cc
+Result<nlohmann::json> profile_retrieval(const Project& project, const BakeoffOptions& options);  // bakeoff_retrieval.cc
+
+// Paired comparisons of every pair of arms with per-item values (same items), a before b in
+// kArmIds order: {"a","b","diff","ci_low","ci_high","distinguishable"}.
+nlohmann::json compare_arms(const std::vector<ArmResult>& arms, int samples, std::uint64_t seed);
+
+// Fills `arm.quality` from arm.per_item (bootstrap mean).
+void set_quality(ArmResult& arm, int samples, std::uint64_t seed);
+
+}  // namespace ragft::decide

@@ -1,0 +1,546 @@
+// The knowledge-task bake-off (see bakeoff.h): baseline, BM25 RAG, closed-book fine-tuned model,
+// BM25 + trained reranker; and its freshness experiment (part of the corpus held back, then
+// added the way each arm adds knowledge).
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/hash.h"
+#include "decide/bakeoff.h"
+#include "decide/cache.h"
+#include "decide/closed_book.h"
+#include "decide/profile.h"
+#include "decide/reranker.h"
+#include "evaluate/metrics.h"
+#include "evaluate/trec.h"
+#include "ingest/sync.h"
+#include "retrieve/searcher.h"
+#include "retrieve/workspace.h"
+
+namespace ragft::decide {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kCacheVersion = 1;
+constexpr std::size_t kDepth = 100;  // documents ranked per query
+constexpr int kCutoff = 10;          // nDCG@10
+
+void say(const BakeoffOptions& o, const std::string& line) {
+  if (o.log) o.log(line);
+}
+
+// A synced workspace over the corpus and the chunk -> document map queries need.
+struct Corpus {
+  std::unique_ptr<Workspace> ws;
+  std::unordered_map<ChunkId, std::string> chunk_doc;
+  std::vector<CorpusDoc> docs;
+  std::unordered_map<std::string, std::size_t> doc_index;
+};
+
+Status load_maps(Corpus& c, bool with_docs) {
+  c.chunk_doc.clear();
+  std::unordered_map<DocId, std::string> ext;
+  RAGFT_TRY(auto sources, c.ws->store().list_sources("default"));
+  for (const auto& s : sources) ext[s.id] = s.ext_id;
+  RAGFT_TRY_STATUS(c.ws->store().for_each_chunk([&](const ChunkRecord& ch, const ChunkAccess&) {
+    c.chunk_doc[ch.id] = ext[ch.doc_id];
+    return ok_status();
+  }));
+  if (!with_docs) return ok_status();
+  c.docs.clear();
+  c.doc_index.clear();
+  for (const auto& s : sources) {
+    RAGFT_TRY(auto rec, c.ws->store().get(s.id));
+    if (!rec) continue;
+    c.doc_index[rec->ext_id] = c.docs.size();
+    c.docs.push_back({rec->ext_id, rec->title, rec->text});
+  }
+  return ok_status();
+}
+
+Result<Workspace> open_ws(const fs::path& dir, const Bm25Options& bm25) {
+  WorkspaceOptions wo;
+  wo.bm25 = bm25;
+  return Workspace::open(dir, wo);
+}
+
+// Syncs `paths` into the workspace at `dir` and brings its index up to date; returns seconds.
+Result<double> sync_into(Workspace& ws, const std::vector<fs::path>& paths) {
+  Stopwatch w;
+  SyncOptions so;
+  RAGFT_TRY(auto summary, sync_paths(ws.store(), paths, so));
+  if (summary.failed > 0 && summary.added + summary.changed + summary.unchanged == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "data.corpus: no document could be read ({} failed; first: {})",
+                      summary.failed, summary.failures.empty() ? "?" : summary.failures.front());
+  }
+  RAGFT_TRY(auto caught, ws.catch_up());
+  (void)caught;
+  return w.seconds();
+}
+
+// Documents ranked by their best chunk, BM25 order.
+std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t depth) {
+  AnalyzedQuery aq = analyze_query(c.ws->analyzer(), query);
+  FilterSpec all;
+  std::vector<ScoredChunk> hits = c.ws->index().search(aq.terms, depth * 3, all);
+  std::vector<RunEntry> out;
+  std::unordered_set<std::string> seen;
+  for (const ScoredChunk& h : hits) {
+    auto it = c.chunk_doc.find(h.id);
+    if (it == c.chunk_doc.end() || !seen.insert(it->second).second) continue;
+    out.push_back({it->second, h.score});
+    if (out.size() >= depth) break;
+  }
+  return out;
+}
+
+std::vector<Candidate> candidates(Corpus& c, std::string_view query, std::size_t depth) {
+  std::vector<Candidate> out;
+  for (const RunEntry& e : bm25_docs(c, query, depth)) {
+    auto it = c.doc_index.find(e.doc_id);
+    if (it == c.doc_index.end()) continue;
+    const CorpusDoc& d = c.docs[it->second];
+    out.push_back({e.doc_id, e.score, d.title, d.text});
+  }
+  return out;
+}
+
+double ndcg(std::vector<RunEntry> ranked, const std::map<std::string, int>& judged) {
+  sort_like_trec_eval(ranked);
+  return ndcg_at(ranked, judged, kCutoff);
+}
+
+struct QuerySet {
+  std::vector<QueryRecord> queries;               // with at least one relevant judgment
+  std::vector<std::map<std::string, int>> judged;  // aligned
+};
+
+QuerySet judged_queries(const std::vector<QueryRecord>& all, const Qrels& qrels) {
+  QuerySet s;
+  for (const auto& q : all) {
+    auto it = qrels.find(q.id);
+    if (it == qrels.end()) continue;
+    bool relevant = std::any_of(it->second.begin(), it->second.end(), [](const auto& kv) { return kv.second >= 1; });
+    if (!relevant) continue;
+    s.queries.push_back(q);
+    s.judged.push_back(it->second);
+  }
+  return s;
+}
+
+std::vector<TrainQuery> train_queries(const QuerySet& s, const std::unordered_set<std::string>& exclude_docs,
+                                      const std::unordered_map<std::string, std::size_t>& known) {
+  std::vector<TrainQuery> out;
+  for (std::size_t i = 0; i < s.queries.size(); ++i) {
+    TrainQuery t{s.queries[i].text, {}};
+    for (const auto& [doc, rel] : s.judged[i]) {
+      if (rel >= 1 && !exclude_docs.count(doc) && known.count(doc)) t.relevant_doc_ids.push_back(doc);
+    }
+    if (!t.relevant_doc_ids.empty()) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Reranker>> train_reranker(Corpus& c, const QuerySet& train, const ClosedBookModel* cb,
+                                                 const RerankerOptions& o) {
+  std::vector<std::pair<std::string, std::vector<Candidate>>> lists;
+  std::vector<std::map<std::string, int>> judgments;
+  for (std::size_t i = 0; i < train.queries.size(); ++i) {
+    lists.emplace_back(train.queries[i].text, candidates(c, train.queries[i].text, o.depth));
+    judgments.push_back(train.judged[i]);
+  }
+  return Reranker::train(lists, judgments, cb, o);
+}
+
+nlohmann::json interval_json(const Interval& q) { return {{"value", q.value}, {"ci_low", q.low}, {"ci_high", q.high}}; }
+
+std::vector<double> pick(const std::vector<double>& v, const std::vector<std::size_t>& idx) {
+  std::vector<double> out;
+  for (std::size_t i : idx) out.push_back(v[i]);
+  return out;
+}
+
+// Writes the documents not in `held` and then, when `with_held`, the held ones after them (new
+// knowledge arrives as new records: the existing records keep their lines, so a sync sees them
+// unchanged).
+Status write_jsonl(const fs::path& p, const std::vector<CorpusDoc>& docs, const std::unordered_set<std::string>& held,
+                   bool with_held) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  auto write = [&](const CorpusDoc& d) {
+    out << nlohmann::json{{"_id", d.id}, {"title", d.title}, {"text", d.text}}.dump() << '\n';
+  };
+  for (const auto& d : docs) {
+    if (!held.count(d.id)) write(d);
+  }
+  if (with_held) {
+    for (const auto& d : docs) {
+      if (held.count(d.id)) write(d);
+    }
+  }
+  if (!out) return make_error(ErrorCode::kIo, "cannot write {}", p.string());
+  return ok_status();
+}
+
+struct Settings {
+  Bm25Options bm25;
+  ClosedBookOptions closed_book;
+  RerankerOptions reranker;
+};
+
+// BM25 k1/b chosen by nDCG@10 on the training queries (the index does not change: k1 and b
+// are query-time parameters).
+Result<Bm25Options> tune_bm25(const fs::path& ws_dir, Corpus& c, const QuerySet& train, const BakeoffOptions& o) {
+  Bm25Options best = c.ws->index().options();
+  if (train.queries.empty()) return best;
+  double best_score = -1;
+  for (float k1 : {0.9f, 1.2f, 1.5f}) {
+    for (float b : {0.3f, 0.5f, 0.75f}) {
+      Bm25Options bo;
+      bo.k1 = k1;
+      bo.b = b;
+      RAGFT_TRY(Workspace ws, open_ws(ws_dir, bo));
+      c.ws = std::make_unique<Workspace>(std::move(ws));
+      double sum = 0;
+      for (std::size_t i = 0; i < train.queries.size(); ++i) sum += ndcg(bm25_docs(c, train.queries[i].text, kDepth), train.judged[i]);
+      double score = sum / train.queries.size();
+      if (score > best_score + 1e-9) best_score = score, best = bo;
+    }
+  }
+  say(o, fmt::format("  {} chosen on the training queries (nDCG@10 {:.3f})", best.to_config(), best_score));
+  RAGFT_TRY(Workspace ws, open_ws(ws_dir, best));
+  c.ws = std::make_unique<Workspace>(std::move(ws));
+  return best;
+}
+
+fs::path corpus_dir(const Project& p, const BakeoffOptions& o, nlohmann::json& corpus_hashes) {
+  return o.cache_dir / ("corpus-" + Cache::key(corpus_hashes));
+}
+
+Result<nlohmann::json> corpus_hashes_of(const Project& p) {
+  nlohmann::json h = nlohmann::json::object();
+  for (const auto& path : p.data.corpus) {
+    RAGFT_TRY(h[path.string()], input_hash(path));
+  }
+  return h;
+}
+
+}  // namespace
+
+Result<nlohmann::json> profile_retrieval(const Project& p, const BakeoffOptions& o) {
+  RAGFT_TRY(auto all_queries, read_queries(p.data.queries));
+  RAGFT_TRY(Qrels eval_qrels, read_qrels(p.data.eval_qrels));
+  QuerySet eval = judged_queries(all_queries, eval_qrels);
+  RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(p));
+  fs::path dir = corpus_dir(p, o, hashes);
+  say(o, fmt::format("indexing the corpus into {}", dir.string()));
+  RAGFT_TRY(Workspace ws, open_ws(dir, Bm25Options{}));
+  RAGFT_TRY(double seconds, sync_into(ws, p.data.corpus));
+  (void)seconds;
+  RAGFT_TRY(CorpusProfile cp, profile_corpus(ws.store()));
+  return nlohmann::json{{"corpus", cp.to_json()}, {"labeled", nullptr},
+                        {"eval", profile_eval(eval.queries.size(), "queries").to_json()}};
+}
+
+Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o) {
+  const DataSpec& d = p.data;
+  const BakeoffSpec& b = p.bakeoff;
+  RAGFT_TRY(auto all_queries, read_queries(d.queries));
+  RAGFT_TRY(Qrels eval_qrels, read_qrels(d.eval_qrels));
+  Qrels train_qrels;
+  if (!d.train_qrels.empty()) {
+    RAGFT_TRY(train_qrels, read_qrels(d.train_qrels));
+  }
+  QuerySet eval = judged_queries(all_queries, eval_qrels);
+  QuerySet train = judged_queries(all_queries, train_qrels);
+  if (eval.queries.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "data.eval_qrels: no query of {} has a relevant judgment in {}",
+                      d.queries.string(), d.eval_qrels.string());
+  }
+
+  // Inputs that determine every arm.
+  nlohmann::json inputs = {{"v", kCacheVersion}, {"task", "retrieval"}, {"seed", b.seed}, {"bootstrap", b.bootstrap_samples}};
+  RAGFT_TRY(inputs["corpus"], corpus_hashes_of(p));
+  RAGFT_TRY(inputs["queries"], input_hash(d.queries));
+  RAGFT_TRY(inputs["eval_qrels"], input_hash(d.eval_qrels));
+  if (!d.train_qrels.empty()) {
+    RAGFT_TRY(inputs["train_qrels"], input_hash(d.train_qrels));
+  }
+  Settings s;
+  s.closed_book.seed = b.seed;
+  s.reranker.seed = b.seed;
+  fs::path ws_dir = corpus_dir(p, o, inputs["corpus"]);
+
+  Bakeoff out;
+  out.metric = {{"name", "ndcg_cut_10"}, {"label", "nDCG@10"}, {"higher_is_better", true}};
+  out.labeled_examples = 0;
+  for (const auto& j : train.judged) {
+    for (const auto& [doc, rel] : j) *out.labeled_examples += rel >= 1;
+  }
+
+  // The corpus, indexed (RAG's build cost, measured on the first run; later runs re-check files).
+  say(o, fmt::format("indexing the corpus into {}", ws_dir.string()));
+  Corpus c;
+  reset_peak_rss();
+  RAGFT_TRY(Workspace ws0, open_ws(ws_dir, Bm25Options{}));
+  c.ws = std::make_unique<Workspace>(std::move(ws0));
+  RAGFT_TRY(double index_seconds, sync_into(*c.ws, d.corpus));
+  double index_mb = peak_rss_mb();
+  RAGFT_TRY_STATUS(load_maps(c, true));
+  RAGFT_TRY(CorpusProfile cp, profile_corpus(c.ws->store()));
+  out.measured_change = cp.change.as_change_frequency;
+  out.profile = {{"corpus", cp.to_json()}, {"labeled", nullptr}, {"eval", profile_eval(eval.queries.size(), "queries").to_json()}};
+
+  Cache cache(o.cache_dir, o.use_cache);
+  std::map<std::string, std::string> configs = {
+      {"baseline", "popularity:train_qrels"},
+      {"rag", "bm25 (k1, b chosen on the training queries)"},
+      {"fine_tuned", s.closed_book.to_config()},
+      {"fine_tuned_rag", "bm25;" + s.reranker.to_config()}};
+  auto key_of = [&](const std::string& arm) {
+    nlohmann::json k = inputs;
+    k["arm"] = arm;
+    k["config"] = configs[arm];
+    return Cache::key(k);
+  };
+  auto wanted = [&](const std::string& arm) {
+    if (std::find(b.arms.begin(), b.arms.end(), arm) == b.arms.end()) return false;
+    if ((arm == "fine_tuned_rag") && train.queries.empty()) {
+      say(o, "fine_tuned_rag: skipped (needs data.train_qrels to train the reranker)");
+      return false;
+    }
+    return true;
+  };
+  nlohmann::json fk = inputs;
+  fk["freshness"] = b.freshness;
+  for (const auto& [arm, config] : configs) fk["configs"][arm] = config;
+  const std::string fresh_key = Cache::key(fk);
+  std::optional<nlohmann::json> fresh_cached;
+  if (b.freshness > 0) fresh_cached = cache.get("freshness", fresh_key);
+  const bool run_fresh = b.freshness > 0 && !fresh_cached && wanted("rag");
+
+  std::map<std::string, ArmResult> done;
+  for (std::string_view idv : kArmIds) {
+    const std::string id(idv);
+    if (!wanted(id)) continue;
+    if (auto j = cache.get("arm", key_of(id))) {
+      if (auto a = ArmResult::from_cache_json(*j)) {
+        done[id] = std::move(*a);
+        ++out.cached_arms;
+        say(o, fmt::format("{}: cached", id));
+      }
+    }
+  }
+  auto run_queries = [&](ArmResult& a, const std::function<std::vector<RunEntry>(const std::string&)>& rank) {
+    a.per_item.clear();
+    a.latency_ms.clear();
+    for (std::size_t i = 0; i < eval.queries.size(); ++i) {
+      Stopwatch w;
+      std::vector<RunEntry> r = rank(eval.queries[i].text);
+      a.latency_ms.push_back(w.ms());
+      a.per_item.push_back(ndcg(std::move(r), eval.judged[i]));
+    }
+  };
+
+  if (wanted("baseline") && !done.count("baseline")) {
+    ArmResult a;
+    a.id = "baseline";
+    a.name = "most-judged documents (no corpus access at query time)";
+    a.config = configs["baseline"];
+    std::map<std::string, int> popularity;
+    for (const auto& j : train.judged) {
+      for (const auto& [doc, rel] : j) popularity[doc] += rel >= 1;
+    }
+    std::vector<RunEntry> top;
+    for (const auto& [doc, n] : popularity) top.push_back({doc, static_cast<double>(n)});
+    sort_like_trec_eval(top);
+    if (top.size() > kDepth) top.resize(kDepth);
+    run_queries(a, [&](const std::string&) { return top; });
+    a.note = train.queries.empty() ? "no training judgments: an empty ranking" : "the same ranking for every query";
+    done["baseline"] = std::move(a);
+  }
+
+  Bm25Options bm25 = c.ws->index().options();
+  if ((wanted("rag") && !done.count("rag")) || (wanted("fine_tuned_rag") && !done.count("fine_tuned_rag")) ||
+      run_fresh) {
+    Stopwatch w;
+    RAGFT_TRY(bm25, tune_bm25(ws_dir, c, train, o));
+    index_seconds += w.seconds();
+  }
+  if (wanted("rag") && !done.count("rag")) {
+    ArmResult a;
+    a.id = "rag";
+    a.name = "BM25 over the chunked corpus";
+    a.config = bm25.to_config() + "," + c.ws->analyzer().options().to_config();
+    a.capabilities = {true, true, "incremental"};
+    run_queries(a, [&](const std::string& q) { return bm25_docs(c, q, kDepth); });
+    a.build_seconds = index_seconds;
+    a.peak_mb = index_mb;
+    a.disk_bytes = directory_bytes(ws_dir);
+    a.note = "documents ranked by their best chunk; cites exact spans (ragft ask)";
+    a.extra["bm25"] = bm25.to_config();
+    done["rag"] = std::move(a);
+  }
+
+  std::unique_ptr<ClosedBookModel> cb;
+  double cb_seconds = 0, cb_mb = 0;
+  auto need_cb = [&] { return (wanted("fine_tuned") && !done.count("fine_tuned")) || (run_fresh && wanted("fine_tuned")); };
+  if (need_cb()) {
+    say(o, fmt::format("training the closed-book model on {} documents and {} training queries", c.docs.size(),
+                       train.queries.size()));
+    reset_peak_rss();
+    Stopwatch w;
+    RAGFT_TRY(cb, ClosedBookModel::train(c.docs, train_queries(train, {}, c.doc_index), s.closed_book));
+    cb_seconds = w.seconds();
+    cb_mb = peak_rss_mb();
+  }
+  if (wanted("fine_tuned") && !done.count("fine_tuned")) {
+    ArmResult a;
+    a.id = "fine_tuned";
+    a.name = "closed-book model (question -> document id, fastText)";
+    a.config = configs["fine_tuned"];
+    a.capabilities = {false, false, "retrain"};
+    run_queries(a, [&](const std::string& q) { return cb->rank(q, kDepth); });
+    a.build_seconds = cb_seconds;
+    a.peak_mb = cb_mb;
+    fs::path dir = o.cache_dir / "models" / "closed_book";
+    RAGFT_TRY_STATUS(cb->save(dir));
+    a.disk_bytes = directory_bytes(dir);
+    a.note = "trained on the training questions plus pseudo-queries from every document; no corpus at query time";
+    done["fine_tuned"] = std::move(a);
+  }
+
+  std::unique_ptr<Reranker> rr;
+  double rr_seconds = 0, rr_mb = 0;
+  if (wanted("fine_tuned_rag") && (!done.count("fine_tuned_rag") || run_fresh)) {
+    say(o, fmt::format("training the reranker on {} training queries", train.queries.size()));
+    reset_peak_rss();
+    Stopwatch w;
+    RAGFT_TRY(rr, train_reranker(c, train, nullptr, s.reranker));
+    rr_seconds = w.seconds();
+    rr_mb = peak_rss_mb();
+    ArmResult a;
+    a.id = "fine_tuned_rag";
+    a.name = "BM25 + reranker trained on the judgments";
+    a.config = bm25.to_config() + ";" + configs["fine_tuned_rag"];
+    a.capabilities = {true, true, "incremental"};
+    run_queries(a, [&](const std::string& q) { return rr->rerank(q, candidates(c, q, s.reranker.depth)); });
+    a.build_seconds = index_seconds + rr_seconds;
+    a.peak_mb = std::max(index_mb, rr_mb);
+    a.disk_bytes = directory_bytes(ws_dir);
+    std::string weights;
+    for (const auto& [name, wgt] : rr->weights()) weights += fmt::format("{}{} {:.2f}", weights.empty() ? "" : ", ", name, wgt);
+    a.note = "weights: " + weights;
+    if (!done.count("fine_tuned_rag")) done["fine_tuned_rag"] = std::move(a);
+  }
+
+  for (std::string_view idv : kArmIds) {
+    const std::string id(idv);
+    auto it = done.find(id);
+    if (it == done.end()) continue;
+    ArmResult& a = it->second;
+    set_quality(a, b.bootstrap_samples, b.seed);
+    if (!a.cached) RAGFT_TRY_STATUS(cache.put("arm", key_of(id), a.to_cache_json()));
+    out.arms.push_back(std::move(a));
+  }
+  out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
+
+  // Freshness: a share of the documents held back as "new knowledge".
+  if (fresh_cached) {
+    out.freshness = *fresh_cached;
+    say(o, "freshness: cached");
+  } else if (run_fresh) {
+    std::unordered_set<std::string> held;
+    for (const auto& doc : c.docs) {
+      if (static_cast<double>(hash64(doc.id, b.seed) % 1000000) / 1e6 < b.freshness) held.insert(doc.id);
+    }
+    std::vector<std::size_t> slice;
+    for (std::size_t i = 0; i < eval.queries.size(); ++i) {
+      for (const auto& [doc, rel] : eval.judged[i]) {
+        if (rel >= 1 && held.count(doc)) {
+          slice.push_back(i);
+          break;
+        }
+      }
+    }
+    nlohmann::json fr = {
+        {"description", fmt::format("{} of {} documents ({:.0f}%) held back as new knowledge; measured on the {} eval "
+                                    "queries with a relevant document among them",
+                                    held.size(), c.docs.size(), 100 * b.freshness, slice.size())},
+        {"new_items", slice.size()},
+        {"arms", nlohmann::json::array()}};
+    say(o, "freshness: " + fr["description"].get<std::string>());
+    fs::path fdir = o.cache_dir / "freshness";
+    std::error_code ec;
+    fs::remove_all(fdir, ec);
+    fs::create_directories(fdir, ec);
+    fs::path jsonl = fdir / "corpus.jsonl";
+    RAGFT_TRY_STATUS(write_jsonl(jsonl, c.docs, held, false));
+    Corpus before;
+    RAGFT_TRY(Workspace fws, open_ws(fdir / "workspace", bm25));
+    before.ws = std::make_unique<Workspace>(std::move(fws));
+    RAGFT_TRY(double ignored, sync_into(*before.ws, {jsonl}));
+    (void)ignored;
+    RAGFT_TRY_STATUS(load_maps(before, true));
+    auto slice_ndcg = [&](const std::function<std::vector<RunEntry>(const std::string&)>& rank) {
+      std::vector<double> v;
+      for (std::size_t i : slice) v.push_back(ndcg(rank(eval.queries[i].text), eval.judged[i]));
+      return v;
+    };
+    std::vector<double> rag_before = slice_ndcg([&](const std::string& q) { return bm25_docs(before, q, kDepth); });
+    std::vector<double> rr_before;
+    if (rr) rr_before = slice_ndcg([&](const std::string& q) { return rr->rerank(q, candidates(before, q, s.reranker.depth)); });
+    std::vector<double> cb_before;
+    if (cb) {
+      std::vector<CorpusDoc> kept;
+      for (const auto& doc : c.docs) {
+        if (!held.count(doc.id)) kept.push_back(doc);
+      }
+      say(o, "freshness: training the closed-book model without the held-back documents");
+      RAGFT_TRY(auto cb0, ClosedBookModel::train(kept, train_queries(train, held, before.doc_index), s.closed_book));
+      cb_before = slice_ndcg([&](const std::string& q) { return cb0->rank(q, kDepth); });
+    }
+    // The update: RAG adds the documents to its index incrementally (ragft's sync skips the
+    // unchanged ones); the closed-book model trains again on everything.
+    RAGFT_TRY_STATUS(write_jsonl(jsonl, c.docs, held, true));
+    RAGFT_TRY(double update_seconds, sync_into(*before.ws, {jsonl}));
+    RAGFT_TRY_STATUS(load_maps(before, true));
+    std::vector<double> rag_after = slice_ndcg([&](const std::string& q) { return bm25_docs(before, q, kDepth); });
+    auto row = [&](const std::string& id, const std::string& update, double seconds, const std::vector<double>& bef,
+                   const std::vector<double>& aft) {
+      fr["arms"].push_back({{"id", id},
+                            {"update", update},
+                            {"time_to_fresh_s", seconds},
+                            {"before", interval_json(bootstrap_mean(bef, b.bootstrap_samples, 0.95, b.seed))},
+                            {"after", interval_json(bootstrap_mean(aft, b.bootstrap_samples, 0.95, b.seed))}});
+    };
+    row("rag", "incremental index", update_seconds, rag_before, rag_after);
+    auto arm_items = [&](const std::string& id) -> const std::vector<double>* {
+      for (const auto& a : out.arms) {
+        if (a.id == id) return &a.per_item;
+      }
+      return nullptr;
+    };
+    if (cb && arm_items("fine_tuned")) {
+      row("fine_tuned", "retrain", cb_seconds, cb_before, pick(*arm_items("fine_tuned"), slice));
+    }
+    if (rr) {
+      std::vector<double> rr_after =
+          slice_ndcg([&](const std::string& q) { return rr->rerank(q, candidates(before, q, s.reranker.depth)); });
+      row("fine_tuned_rag", "incremental index (reranker unchanged)", update_seconds, rr_before, rr_after);
+    }
+    fs::remove_all(fdir, ec);
+    out.freshness = fr;
+    RAGFT_TRY_STATUS(cache.put("freshness", fresh_key, out.freshness));
+  }
+  return out;
+}
+
+}  // namespace ragft::decide
