@@ -20,6 +20,7 @@
 //
 // BM25 is the project's own (Workspace + Bm25Index, default chunker/analyzer/bm25 settings),
 // documents ranked by their best chunk, as `ragft eval retrieval` does.
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -392,7 +393,13 @@ int main(int argc, char** argv) {
     auto t1 = Clock::now();
     Run run = closed_book_run(*full, d, test_ids);
     double per_query_ms = since(t1) * 1000.0 / static_cast<double>(test_ids.size());
-    print({{"arm", "fine_tuned"}, {"model", "closed_book"}, {"config", cbo.to_config()}, {"split", "test"},
+    fs::path saved = fs::temp_directory_path() / fmt::format("ragft-decide-knowledge-model-{}", ::getpid());
+    std::uintmax_t model_bytes = 0;
+    if (full->save(saved).ok()) {
+      for (const auto& e : fs::directory_iterator(saved)) model_bytes += e.file_size();
+    }
+    fs::remove_all(saved);
+    print({{"arm", "fine_tuned"}, {"model_bytes", model_bytes}, {"model", "closed_book"}, {"config", cbo.to_config()}, {"split", "test"},
            {"ndcg@10", ndcg10(run, d.test)}, {"train_s", full->train_info().seconds}, {"examples", full->train_info().examples},
            {"labels", full->labels()}, {"rss_delta_mb", rss1 - rss0}, {"peak_rss_mb", rss_mb("VmHWM:")},
            {"rank_ms_per_query", per_query_ms}, {"train_queries", train_ids.size()}});

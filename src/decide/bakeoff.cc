@@ -35,9 +35,9 @@ Result<nlohmann::json> profile_project(const Project& project, const BakeoffOpti
     case TaskType::kRetrieval:
       return profile_retrieval(project, options);
     case TaskType::kExtraction:
-      break;
+      return profile_extraction(project);
   }
-  return make_error(ErrorCode::kUnsupported, "task: extraction has no profile yet");
+  return make_error(ErrorCode::kInternal, "unknown task type");
 }
 
 Result<Bakeoff> run_bakeoff(const Project& project, const BakeoffOptions& options) {

@@ -59,6 +59,7 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& project, const BakeoffOpti
 // a retrieval project's corpus is synced into the same cached workspace the bake-off uses.
 Result<nlohmann::json> profile_project(const Project& project, const BakeoffOptions& options);
 Result<nlohmann::json> profile_classification(const Project& project);   // bakeoff_classify.cc
+Result<nlohmann::json> profile_extraction(const Project& project);       // bakeoff_extract.cc
 Result<nlohmann::json> profile_retrieval(const Project& project, const BakeoffOptions& options);  // bakeoff_retrieval.cc
 
 // Paired comparisons of every pair of arms with per-item values (same items), a before b in

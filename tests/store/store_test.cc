@@ -211,6 +211,15 @@ TEST_F(StoreTest, UpsertAddedUnchangedChanged) {
   auto missing_touch = s.touch(12345, 1, 1);
   ASSERT_FALSE(missing_touch.ok());
   EXPECT_EQ(missing_touch.error().code, ErrorCode::kNotFound);
+  // touch_batch(): one transaction; unknown ids are skipped and not counted; no change-log entry.
+  auto touched = s.touch_batch({{r1->id, 123, 45}, {12345, 1, 1}});
+  ASSERT_TRUE(touched.ok());
+  EXPECT_EQ(*touched, 1u);
+  d = s.get(r1->id);
+  EXPECT_EQ((*d)->source_mtime_ns, 123);
+  EXPECT_EQ((*d)->source_size, 45);
+  EXPECT_EQ(*s.last_seq(), 1);
+  EXPECT_EQ(*s.touch_batch({}), 0u);
 
   // Changed content: version 2, fresh chunk ids, old chunks gone.
   auto r3 = s.upsert(make_doc("a", "h2", "new text"), {make_chunk(0, "three")});
