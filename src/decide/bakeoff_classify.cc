@@ -285,6 +285,14 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
   auto wanted = [&](const std::string& arm) { return std::find(b.arms.begin(), b.arms.end(), arm) != b.arms.end(); };
 
   std::map<std::string, ArmResult> done;
+  // A finished arm is cached at once, so an interrupted run resumes after it.
+  auto finish = [&](ArmResult a) -> Status {
+    set_quality(a, b.bootstrap_samples, b.seed);
+    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
+    std::string id = a.id;
+    done[id] = std::move(a);
+    return ok_status();
+  };
   for (std::string_view idv : kArmIds) {
     const std::string id(idv);
     if (!wanted(id)) continue;
@@ -312,7 +320,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
     a.build_seconds = 0;
     a.peak_mb = 0;
     a.note = "no knowledge: always the most frequent training label";
-    done["baseline"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   bool need_train = (wanted("rag") && !done.count("rag")) || (wanted("fine_tuned") && !done.count("fine_tuned")) ||
@@ -340,7 +348,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
       a.peak_mb = tr.knn_mb;
       RAGFT_TRY_STATUS(m.save(models / "rag"));
       a.disk_bytes = directory_bytes(models / "rag");
-      if (wanted("rag") && !done.count("rag")) done["rag"] = std::move(a);
+      if (wanted("rag") && !done.count("rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
     }
     {
       ArmResult a;
@@ -355,7 +363,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
       a.note = "settings chosen on the validation split";
       RAGFT_TRY_STATUS(m.save(models / "fine_tuned"));
       a.disk_bytes = directory_bytes(models / "fine_tuned");
-      if (wanted("fine_tuned") && !done.count("fine_tuned")) done["fine_tuned"] = std::move(a);
+      if (wanted("fine_tuned") && !done.count("fine_tuned")) RAGFT_TRY_STATUS(finish(std::move(a)));
     }
     if (wanted("fine_tuned_rag") && !done.count("fine_tuned_rag")) {
       double members_seconds = tr.knn_seconds + tr.ft_seconds;
@@ -373,7 +381,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
                            c.fine_tuned, tr.combo->weight(1));
       RAGFT_TRY_STATUS(tr.combo->save(models / "fine_tuned_rag"));
       a.disk_bytes = directory_bytes(models / "fine_tuned_rag");
-      done["fine_tuned_rag"] = std::move(a);
+      RAGFT_TRY_STATUS(finish(std::move(a)));
     }
   }
 
@@ -381,10 +389,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
     const std::string id(idv);
     auto it = done.find(id);
     if (it == done.end()) continue;
-    ArmResult& a = it->second;
-    set_quality(a, b.bootstrap_samples, b.seed);
-    if (!a.cached) RAGFT_TRY_STATUS(cache.put("arm", key_of(id), a.to_cache_json()));
-    out.arms.push_back(std::move(a));
+    out.arms.push_back(std::move(it->second));
   }
   out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
 

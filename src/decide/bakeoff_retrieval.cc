@@ -353,6 +353,14 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
   const bool run_fresh = b.freshness > 0 && !fresh_cached && wanted("rag");
 
   std::map<std::string, ArmResult> done;
+  // A finished arm is cached at once, so an interrupted run resumes after it.
+  auto finish = [&](ArmResult a) -> Status {
+    set_quality(a, b.bootstrap_samples, b.seed);
+    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
+    std::string id = a.id;
+    done[id] = std::move(a);
+    return ok_status();
+  };
   for (std::string_view idv : kArmIds) {
     const std::string id(idv);
     if (!wanted(id)) continue;
@@ -390,7 +398,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     if (top.size() > kDepth) top.resize(kDepth);
     run_queries(a, [&](const std::string&) { return top; });
     a.note = train.queries.empty() ? "no training judgments: an empty ranking" : "the same ranking for every query";
-    done["baseline"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   Bm25Options bm25 = c.ws->index().options();
@@ -412,7 +420,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     a.disk_bytes = directory_bytes(ws_dir);
     a.note = "documents ranked by their best chunk; cites exact spans (ragft ask)";
     a.extra["bm25"] = bm25.to_config();
-    done["rag"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   std::unique_ptr<ClosedBookModel> cb;
@@ -443,7 +451,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     RAGFT_TRY_STATUS(cb->save(dir));
     a.disk_bytes = directory_bytes(dir);
     a.note = "trained on the training questions plus pseudo-queries from every document; no corpus at query time";
-    done["fine_tuned"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   std::unique_ptr<Reranker> rr;
@@ -471,17 +479,14 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     std::string weights;
     for (const auto& [name, wgt] : rr->weights()) weights += fmt::format("{}{} {:.2f}", weights.empty() ? "" : ", ", name, wgt);
     a.note = "weights: " + weights;
-    if (!done.count("fine_tuned_rag")) done["fine_tuned_rag"] = std::move(a);
+    if (!done.count("fine_tuned_rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   for (std::string_view idv : kArmIds) {
     const std::string id(idv);
     auto it = done.find(id);
     if (it == done.end()) continue;
-    ArmResult& a = it->second;
-    set_quality(a, b.bootstrap_samples, b.seed);
-    if (!a.cached) RAGFT_TRY_STATUS(cache.put("arm", key_of(id), a.to_cache_json()));
-    out.arms.push_back(std::move(a));
+    out.arms.push_back(std::move(it->second));
   }
   out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
 

@@ -198,11 +198,20 @@ bakeoff:
 
 TEST_F(DecideCli, RetrievalProjectMeasuresEveryArmAndFreshness) {
   write_retrieval_project(dir_);
+  // A first run with two arms only: the full run then reuses them (finished arms are cached one
+  // by one, whatever else the run does).
+  std::string yaml = read_all(dir_ / "project.yaml");
+  write_file(dir_ / "two.yaml", yaml + "  arms: [baseline, rag]\n");
+  CommandResult two = run_ragft(fmt::format("decide {} --out {} --json", quote((dir_ / "two.yaml").string()),
+                                            quote((dir_ / "out2").string())));
+  ASSERT_EQ(two.exit_code, 0) << two.out;
+  EXPECT_EQ(json::parse(two.out)["arms"].size(), 2u);
   CommandResult res = run_ragft(fmt::format("decide {} --out {} --json", quote((dir_ / "project.yaml").string()),
                                             quote((dir_ / "out").string())));
   ASSERT_EQ(res.exit_code, 0) << res.out;
   json r = json::parse(res.out);
   expect_sound_report(r);
+  EXPECT_EQ(r["timing"]["cached_arms"], 2);
   EXPECT_EQ(r["metric"]["label"], "nDCG@10");
   ASSERT_EQ(r["arms"].size(), 4u);
   // BM25 finds every topic word; the baseline cannot.
