@@ -4,6 +4,7 @@
 #include "apps/ragft/cli.h"
 #include "decide/bakeoff.h"
 #include "decide/decide.h"
+#include "decide/profile.h"
 #include "decide/project.h"
 
 namespace ragft::cli {
@@ -54,7 +55,23 @@ void print_profile(const nlohmann::json& p) {
   }
 }
 
+// Without a project: the corpus of the workspace (--data), whose change log holds its history.
+int run_workspace_profile(const Globals& g) {
+  auto ws = open_workspace(g);
+  if (!ws.ok()) return report(ws.error());
+  auto cp = decide::profile_corpus(ws->store());
+  if (!cp.ok()) return report(cp.error());
+  nlohmann::json prof = {{"corpus", cp->to_json()}, {"labeled", nullptr}, {"eval", nullptr}};
+  if (g.json) {
+    fmt::print("{}\n", prof.dump());
+  } else {
+    print_profile(prof);
+  }
+  return 0;
+}
+
 int run_profile(const Globals& g, const ProfileArgs& a) {
+  if (a.project.empty()) return run_workspace_profile(g);
   auto p = decide::load_project(a.project);
   if (!p.ok()) return report(p.error());
   decide::DecideOptions d;
@@ -76,8 +93,10 @@ int run_profile(const Globals& g, const ProfileArgs& a) {
 
 void register_profile(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<ProfileArgs>();
-  CLI::App* cmd = app.add_subcommand("profile", "Profile a decide project's data: corpus, labelled data, eval set");
-  cmd->add_option("project", a->project, "Project file (YAML or JSON)")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "profile", "Profile a decide project's data (corpus, labelled data, eval set), or without a project the "
+                 "workspace's corpus (--data)");
+  cmd->add_option("project", a->project, "Project file (YAML or JSON); omitted: the workspace");
   cmd->add_option("--cache", a->cache, "Cache directory (default: .ragft-decide beside the project file)");
   cmd->callback([&g, &exit_code, a] { exit_code = run_profile(g, *a); });
 }
