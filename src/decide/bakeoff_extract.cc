@@ -463,7 +463,8 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
                            {"train", conll_data_hash(d.train)},
                            {"dev", d.dev.empty() ? std::string() : conll_data_hash(d.dev)},
                            {"eval", conll_data_hash(d.eval)},
-                           {"seed", b.seed}};
+                           {"seed", b.seed},
+                           {"bootstrap", b.bootstrap_samples}};
   std::map<std::string, std::string> configs = {{"baseline", "tagger-none"},
                                                 {"rag", setup.knn_key},
                                                 {"fine_tuned", setup.neural.to_config()},
@@ -490,6 +491,16 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     }
   }
   auto missing = [&](const std::string& id) { return wanted(id) && !done.count(id); };
+  // A finished arm gets its interval and is cached at once, so an interrupted run resumes after it.
+  auto finish = [&](ArmResult a) -> Status {
+    auto c = counts_of(a, d.eval.size());
+    RAGFT_CHECK(c.has_value());  // measure() put them there
+    a.quality = bootstrap_statistic(d.eval.size(), f1_statistic(c->all), b.bootstrap_samples, 0.95, b.seed);
+    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
+    std::string id = a.id;
+    done[id] = std::move(a);
+    return ok_status();
+  };
 
   // The neural tagger library, loaded only when something is trained with it (loading libtorch
   // costs ~0.4 s); without it the neural arms (or freshness rows) are skipped, not failed.
@@ -499,8 +510,6 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     say(o, fmt::format("{}: skipped: {}", what, be.error().message));
     return nullptr;
   };
-  const NeuralBackend* backend =
-      missing("fine_tuned") || missing("fine_tuned_rag") ? backend_for("fine_tuned, fine_tuned_rag") : nullptr;
 
   if (missing("baseline")) {
     ArmResult a;
@@ -510,12 +519,12 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     a.note = "knows nothing: tags every token O, so entity F1 is 0 by construction";
     auto none = [](const std::vector<std::string>& t) { return std::vector<std::string>(t.size(), "O"); };
     RAGFT_TRY_STATUS(measure(d.eval, none, a));
-    done["baseline"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
   const fs::path models = o.cache_dir / "models";
-  bool need_neural = backend && (missing("fine_tuned") || missing("fine_tuned_rag"));
-  bool need_knn = missing("rag") || (need_neural && missing("fine_tuned_rag"));
+  // kNN first: its peak memory must not include libtorch, which the neural arms load.
+  bool need_knn = missing("rag") || missing("fine_tuned_rag");
   std::unique_ptr<KnnTagger> knn;
   std::unique_ptr<Extractor> neural;
   double knn_seconds = 0, knn_mb = 0, neural_seconds = 0, neural_mb = 0;
@@ -540,9 +549,11 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     a.build_seconds = knn_seconds;
     a.peak_mb = knn_mb;
     RAGFT_TRY_STATUS(save_model(*knn, models / "rag", a));
-    if (missing("rag")) done["rag"] = std::move(a);
+    if (missing("rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
   }
-  if (need_neural) {
+  const NeuralBackend* backend =
+      missing("fine_tuned") || missing("fine_tuned_rag") ? backend_for("fine_tuned, fine_tuned_rag") : nullptr;
+  if (backend) {
     say(o, fmt::format("fine_tuned: training the neural tagger on {} sentences ({})", d.train.size(),
                        setup.neural.to_config()));
     reset_peak_rss();
@@ -563,7 +574,7 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     a.build_seconds = neural_seconds;
     a.peak_mb = neural_mb;
     RAGFT_TRY_STATUS(save_model(*neural, models / "fine_tuned", a));
-    if (missing("fine_tuned")) done["fine_tuned"] = std::move(a);
+    if (missing("fine_tuned")) RAGFT_TRY_STATUS(finish(std::move(a)));
   }
   if (missing("fine_tuned_rag") && knn && neural) {
     Stopwatch w;
@@ -588,22 +599,18 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     a.build_seconds = knn_seconds + neural_seconds + choose_seconds;
     a.peak_mb = std::max(knn_mb, neural_mb);
     RAGFT_TRY_STATUS(save_model(*combo, models / "fine_tuned_rag", a));
-    done["fine_tuned_rag"] = std::move(a);
+    RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
-  // Quality (cached arms too: the interval is recomputed from the kept counts, deterministically).
-  std::map<std::string, ArmCounts> counts;
+  std::map<std::string, ArmCounts> counts;  // for the comparisons
   for (std::string_view idv : kArmIds) {
     const std::string id(idv);
     auto it = done.find(id);
     if (it == done.end()) continue;
-    ArmResult& a = it->second;
-    auto c = counts_of(a, d.eval.size());
+    auto c = counts_of(it->second, d.eval.size());
     RAGFT_CHECK(c.has_value());  // measure() or the cache check above put them there
-    a.quality = bootstrap_statistic(d.eval.size(), f1_statistic(c->all), b.bootstrap_samples, 0.95, b.seed);
     counts[id] = std::move(*c);
-    if (!a.cached) RAGFT_TRY_STATUS(cache.put("arm", key_of(id), a.to_cache_json()));
-    out.arms.push_back(std::move(a));
+    out.arms.push_back(std::move(it->second));
   }
   for (std::size_t i = 0; i < out.arms.size(); ++i) {
     for (std::size_t j = i + 1; j < out.arms.size(); ++j) {
@@ -623,7 +630,6 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
   if (b.freshness > 0 && learned) {
     nlohmann::json fk = inputs;
     fk["freshness"] = b.freshness;
-    fk["bootstrap"] = b.bootstrap_samples;
     for (const auto& a : out.arms) fk["arms"].push_back(a.config);
     std::string key = Cache::key(fk);
     if (auto j = cache.get("freshness", key)) {
