@@ -4,6 +4,59 @@
 
 namespace ragft::decide {
 
+ArmLedger::ArmLedger(const Project& project, const BakeoffOptions& options, nlohmann::json inputs,
+                     std::map<std::string, std::string> configs)
+    : project_(project),
+      options_(options),
+      inputs_(std::move(inputs)),
+      configs_(std::move(configs)),
+      cache_(options.cache_dir, options.use_cache) {}
+
+bool ArmLedger::wanted(const std::string& id) const {
+  const auto& arms = project_.bakeoff.arms;
+  return std::find(arms.begin(), arms.end(), id) != arms.end();
+}
+
+std::string ArmLedger::key(const std::string& id) const {
+  nlohmann::json k = inputs_;
+  k["arm"] = id;
+  k["config"] = configs_.count(id) ? configs_.at(id) : std::string();
+  return Cache::key(k);
+}
+
+std::size_t ArmLedger::load(const std::function<bool(const ArmResult&)>& usable) {
+  std::size_t n = 0;
+  for (std::string_view idv : kArmIds) {
+    const std::string id(idv);
+    if (!wanted(id)) continue;
+    auto j = cache_.get("arm", key(id));
+    if (!j) continue;
+    auto a = ArmResult::from_cache_json(*j);
+    if (!a || (usable && !usable(*a))) continue;
+    done_[id] = std::move(*a);
+    ++n;
+    if (options_.log) options_.log(id + ": cached");
+  }
+  return n;
+}
+
+Status ArmLedger::finish(ArmResult arm) {
+  RAGFT_TRY_STATUS(cache_.put("arm", key(arm.id), arm.to_cache_json()));
+  std::string id = arm.id;
+  done_[id] = std::move(arm);
+  return ok_status();
+}
+
+std::vector<ArmResult> ArmLedger::take() {
+  std::vector<ArmResult> out;
+  for (std::string_view idv : kArmIds) {
+    auto it = done_.find(std::string(idv));
+    if (it != done_.end()) out.push_back(std::move(it->second));
+  }
+  done_.clear();
+  return out;
+}
+
 void set_quality(ArmResult& arm, int samples, std::uint64_t seed) {
   arm.quality = bootstrap_mean(arm.per_item, samples, 0.95, seed);
 }

@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 
 #include "core/result.h"
 #include "decide/arm.h"
+#include "decide/cache.h"
 #include "decide/project.h"
 
 namespace ragft::decide {
@@ -65,6 +67,35 @@ Result<nlohmann::json> profile_retrieval(const Project& project, const BakeoffOp
 // Paired comparisons of every pair of arms with per-item values (same items), a before b in
 // kArmIds order: {"a","b","diff","ci_low","ci_high","distinguishable"}.
 nlohmann::json compare_arms(const std::vector<ArmResult>& arms, int samples, std::uint64_t seed);
+
+// The finished arms of one bake-off. load() takes what the cache holds; finish() caches a new arm
+// at once, so an interrupted or partial run resumes after the arms it finished. An arm's cache
+// key covers `inputs` (task, input hashes, seed, bootstrap settings), its id and its config.
+class ArmLedger {
+ public:
+  ArmLedger(const Project& project, const BakeoffOptions& options, nlohmann::json inputs,
+            std::map<std::string, std::string> configs);
+  bool wanted(const std::string& id) const;                                  // listed in bakeoff.arms
+  bool missing(const std::string& id) const { return wanted(id) && !has(id); }  // wanted, not finished
+  bool has(const std::string& id) const { return done_.count(id) > 0; }
+  const std::string& config(const std::string& id) const { return configs_.at(id); }
+  const nlohmann::json& inputs() const { return inputs_; }
+  const Cache& cache() const { return cache_; }
+  // Loads the cached wanted arms that `usable` accepts (all when empty); returns how many.
+  std::size_t load(const std::function<bool(const ArmResult&)>& usable = {});
+  Status finish(ArmResult arm);  // caches and keeps it (quality must be set)
+  // The finished arms in kArmIds order (moved out).
+  std::vector<ArmResult> take();
+
+ private:
+  std::string key(const std::string& id) const;
+  const Project& project_;
+  const BakeoffOptions& options_;
+  nlohmann::json inputs_;
+  std::map<std::string, std::string> configs_;
+  Cache cache_;
+  std::map<std::string, ArmResult> done_;
+};
 
 // Fills `arm.quality` from arm.per_item (bootstrap mean).
 void set_quality(ArmResult& arm, int samples, std::uint64_t seed);

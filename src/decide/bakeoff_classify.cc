@@ -275,37 +275,16 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
   std::map<std::string, std::string> configs = {
       {"baseline", "majority"}, {"rag", c.knn.to_config()}, {"fine_tuned", c.ft_config()},
       {"fine_tuned_rag", c.combo_config()}};
-  Cache cache(o.cache_dir, o.use_cache);
-  auto key_of = [&](const std::string& arm) {
-    nlohmann::json k = inputs;
-    k["arm"] = arm;
-    k["config"] = configs[arm];
-    return Cache::key(k);
-  };
-  auto wanted = [&](const std::string& arm) { return std::find(b.arms.begin(), b.arms.end(), arm) != b.arms.end(); };
-
-  std::map<std::string, ArmResult> done;
-  // A finished arm is cached at once, so an interrupted run resumes after it.
-  auto finish = [&](ArmResult a) -> Status {
+  ArmLedger ledger(p, o, inputs, configs);
+  out.cached_arms = ledger.load();
+  auto finish = [&](ArmResult a) {
     set_quality(a, b.bootstrap_samples, b.seed);
-    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
-    std::string id = a.id;
-    done[id] = std::move(a);
-    return ok_status();
+    return ledger.finish(std::move(a));
   };
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    if (!wanted(id)) continue;
-    if (auto j = cache.get("arm", key_of(id))) {
-      if (auto a = ArmResult::from_cache_json(*j)) {
-        done[id] = std::move(*a);
-        ++out.cached_arms;
-        say(o, fmt::format("{}: cached", id));
-      }
-    }
-  }
+  auto wanted = [&](const std::string& id) { return ledger.wanted(id); };
+  auto missing = [&](const std::string& id) { return ledger.missing(id); };
 
-  if (wanted("baseline") && !done.count("baseline")) {
+  if (missing("baseline")) {
     ArmResult a;
     a.id = "baseline";
     std::string label = majority_label(train.examples);
@@ -323,8 +302,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
-  bool need_train = (wanted("rag") && !done.count("rag")) || (wanted("fine_tuned") && !done.count("fine_tuned")) ||
-                    (wanted("fine_tuned_rag") && !done.count("fine_tuned_rag"));
+  bool need_train = missing("rag") || missing("fine_tuned") || missing("fine_tuned_rag");
   fs::path models = o.cache_dir / "models";
   if (need_train) {
     TrainOptions t;
@@ -348,7 +326,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
       a.peak_mb = tr.knn_mb;
       RAGFT_TRY_STATUS(m.save(models / "rag"));
       a.disk_bytes = directory_bytes(models / "rag");
-      if (wanted("rag") && !done.count("rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
+      if (missing("rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
     }
     {
       ArmResult a;
@@ -363,9 +341,9 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
       a.note = "settings chosen on the validation split";
       RAGFT_TRY_STATUS(m.save(models / "fine_tuned"));
       a.disk_bytes = directory_bytes(models / "fine_tuned");
-      if (wanted("fine_tuned") && !done.count("fine_tuned")) RAGFT_TRY_STATUS(finish(std::move(a)));
+      if (missing("fine_tuned")) RAGFT_TRY_STATUS(finish(std::move(a)));
     }
-    if (wanted("fine_tuned_rag") && !done.count("fine_tuned_rag")) {
+    if (missing("fine_tuned_rag")) {
       double members_seconds = tr.knn_seconds + tr.ft_seconds;
       double members_mb = std::max(tr.knn_mb, tr.ft_mb);
       RAGFT_TRY_STATUS(combine(tr, train.examples, t));
@@ -385,12 +363,7 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
     }
   }
 
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    auto it = done.find(id);
-    if (it == done.end()) continue;
-    out.arms.push_back(std::move(it->second));
-  }
+  out.arms = ledger.take();
   out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
 
   if (b.freshness > 0 && wanted("rag") && wanted("fine_tuned") && wanted("fine_tuned_rag")) {
@@ -398,12 +371,12 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
     fk["freshness"] = b.freshness;
     for (const auto& a : out.arms) fk["arms"].push_back(a.config);
     std::string key = Cache::key(fk);
-    if (auto j = cache.get("freshness", key)) {
+    if (auto j = ledger.cache().get("freshness", key)) {
       out.freshness = *j;
       say(o, "freshness: cached");
     } else {
       RAGFT_TRY(out.freshness, run_freshness(p, o, c, train.examples, eval.examples, out.arms));
-      RAGFT_TRY_STATUS(cache.put("freshness", key, out.freshness));
+      RAGFT_TRY_STATUS(ledger.cache().put("freshness", key, out.freshness));
     }
   }
   return out;

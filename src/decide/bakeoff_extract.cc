@@ -469,37 +469,16 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
                                                 {"rag", setup.knn_key},
                                                 {"fine_tuned", setup.neural.to_config()},
                                                 {"fine_tuned_rag", setup.combo_key()}};
-  Cache cache(o.cache_dir, o.use_cache);
-  auto key_of = [&](const std::string& arm) {
-    nlohmann::json k = inputs;
-    k["arm"] = arm;
-    k["config"] = configs[arm];
-    return Cache::key(k);
-  };
-  auto wanted = [&](const std::string& arm) { return std::find(b.arms.begin(), b.arms.end(), arm) != b.arms.end(); };
-
-  std::map<std::string, ArmResult> done;
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    if (!wanted(id)) continue;
-    if (auto j = cache.get("arm", key_of(id))) {
-      if (auto a = ArmResult::from_cache_json(*j); a && counts_of(*a, d.eval.size())) {
-        done[id] = std::move(*a);
-        ++out.cached_arms;
-        say(o, fmt::format("{}: cached", id));
-      }
-    }
-  }
-  auto missing = [&](const std::string& id) { return wanted(id) && !done.count(id); };
-  // A finished arm gets its interval and is cached at once, so an interrupted run resumes after it.
+  ArmLedger ledger(p, o, inputs, configs);
+  // Cached arms must carry their per-sentence counts (the comparisons need them).
+  out.cached_arms = ledger.load([&](const ArmResult& a) { return counts_of(a, d.eval.size()).has_value(); });
+  auto missing = [&](const std::string& id) { return ledger.missing(id); };
+  // A finished arm gets its interval from its counts, then the ledger caches it.
   auto finish = [&](ArmResult a) -> Status {
     auto c = counts_of(a, d.eval.size());
     RAGFT_CHECK(c.has_value());  // measure() put them there
     a.quality = bootstrap_statistic(d.eval.size(), f1_statistic(c->all), b.bootstrap_samples, 0.95, b.seed);
-    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
-    std::string id = a.id;
-    done[id] = std::move(a);
-    return ok_status();
+    return ledger.finish(std::move(a));
   };
 
   // The neural tagger library, loaded only when something is trained with it (loading libtorch
@@ -603,14 +582,11 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
   }
 
   std::map<std::string, ArmCounts> counts;  // for the comparisons
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    auto it = done.find(id);
-    if (it == done.end()) continue;
-    auto c = counts_of(it->second, d.eval.size());
-    RAGFT_CHECK(c.has_value());  // measure() or the cache check above put them there
-    counts[id] = std::move(*c);
-    out.arms.push_back(std::move(it->second));
+  out.arms = ledger.take();
+  for (const ArmResult& a : out.arms) {
+    auto c = counts_of(a, d.eval.size());
+    RAGFT_CHECK(c.has_value());  // measure() or the check in load() put them there
+    counts[a.id] = std::move(*c);
   }
   for (std::size_t i = 0; i < out.arms.size(); ++i) {
     for (std::size_t j = i + 1; j < out.arms.size(); ++j) {
@@ -632,7 +608,7 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
     fk["freshness"] = b.freshness;
     for (const auto& a : out.arms) fk["arms"].push_back(a.config);
     std::string key = Cache::key(fk);
-    if (auto j = cache.get("freshness", key)) {
+    if (auto j = ledger.cache().get("freshness", key)) {
       out.freshness = *j;
       say(o, "freshness: cached");
     } else {
@@ -640,7 +616,7 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
                                      [](const ArmResult& a) { return a.id.starts_with("fine_tuned"); });
       const NeuralBackend* fresh_backend = neural_arms ? backend_for("freshness of the neural arms") : nullptr;
       RAGFT_TRY(out.freshness, run_freshness(p, o, setup, d, out.arms, fresh_backend));
-      if (!out.freshness.is_null()) RAGFT_TRY_STATUS(cache.put("freshness", key, out.freshness));
+      if (!out.freshness.is_null()) RAGFT_TRY_STATUS(ledger.cache().put("freshness", key, out.freshness));
     }
   }
   return out;

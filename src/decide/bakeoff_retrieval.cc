@@ -324,54 +324,33 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
   out.measured_change = cp.change.as_change_frequency;
   out.profile = {{"corpus", cp.to_json()}, {"labeled", nullptr}, {"eval", profile_eval(eval.queries.size(), "queries").to_json()}};
 
-  Cache cache(o.cache_dir, o.use_cache);
   std::map<std::string, std::string> configs = {
       {"baseline", "popularity:train_qrels"},
       {"rag", "bm25 (k1, b chosen on the training queries)"},
       {"fine_tuned", s.closed_book.to_config()},
       {"fine_tuned_rag", fmt::format("bm25;{};{};folds={}", s.reranker.to_config(), s.closed_book.to_config(), kFolds)}};
-  auto key_of = [&](const std::string& arm) {
-    nlohmann::json k = inputs;
-    k["arm"] = arm;
-    k["config"] = configs[arm];
-    return Cache::key(k);
-  };
-  auto wanted = [&](const std::string& arm) {
-    if (std::find(b.arms.begin(), b.arms.end(), arm) == b.arms.end()) return false;
-    if ((arm == "fine_tuned_rag") && train.queries.empty()) {
-      say(o, "fine_tuned_rag: skipped (needs data.train_qrels to train the reranker)");
-      return false;
-    }
-    return true;
-  };
+  Project project = p;  // the arms this data allows
+  auto& arms = project.bakeoff.arms;
+  if (train.queries.empty() && std::find(arms.begin(), arms.end(), "fine_tuned_rag") != arms.end()) {
+    say(o, "fine_tuned_rag: skipped (needs data.train_qrels to train the reranker)");
+    arms.erase(std::find(arms.begin(), arms.end(), "fine_tuned_rag"));
+  }
+  ArmLedger ledger(project, o, inputs, configs);
+  auto wanted = [&](const std::string& id) { return ledger.wanted(id); };
+  auto missing = [&](const std::string& id) { return ledger.missing(id); };
   nlohmann::json fk = inputs;
   fk["freshness"] = b.freshness;
   for (const auto& [arm, config] : configs) fk["configs"][arm] = config;
   const std::string fresh_key = Cache::key(fk);
   std::optional<nlohmann::json> fresh_cached;
-  if (b.freshness > 0) fresh_cached = cache.get("freshness", fresh_key);
+  if (b.freshness > 0) fresh_cached = ledger.cache().get("freshness", fresh_key);
   const bool run_fresh = b.freshness > 0 && !fresh_cached && wanted("rag");
 
-  std::map<std::string, ArmResult> done;
-  // A finished arm is cached at once, so an interrupted run resumes after it.
-  auto finish = [&](ArmResult a) -> Status {
+  out.cached_arms = ledger.load();
+  auto finish = [&](ArmResult a) {
     set_quality(a, b.bootstrap_samples, b.seed);
-    RAGFT_TRY_STATUS(cache.put("arm", key_of(a.id), a.to_cache_json()));
-    std::string id = a.id;
-    done[id] = std::move(a);
-    return ok_status();
+    return ledger.finish(std::move(a));
   };
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    if (!wanted(id)) continue;
-    if (auto j = cache.get("arm", key_of(id))) {
-      if (auto a = ArmResult::from_cache_json(*j)) {
-        done[id] = std::move(*a);
-        ++out.cached_arms;
-        say(o, fmt::format("{}: cached", id));
-      }
-    }
-  }
   auto run_queries = [&](ArmResult& a, const std::function<std::vector<RunEntry>(const std::string&)>& rank) {
     a.per_item.clear();
     a.latency_ms.clear();
@@ -383,7 +362,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     }
   };
 
-  if (wanted("baseline") && !done.count("baseline")) {
+  if (missing("baseline")) {
     ArmResult a;
     a.id = "baseline";
     a.name = "most-judged documents (no corpus access at query time)";
@@ -402,13 +381,13 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
   }
 
   Bm25Options bm25 = c.ws->index().options();
-  if ((wanted("rag") && !done.count("rag")) || (wanted("fine_tuned_rag") && !done.count("fine_tuned_rag")) ||
+  if (missing("rag") || missing("fine_tuned_rag") ||
       run_fresh) {
     Stopwatch w;
     RAGFT_TRY(bm25, tune_bm25(ws_dir, c, train, o));
     index_seconds += w.seconds();
   }
-  if (wanted("rag") && !done.count("rag")) {
+  if (missing("rag")) {
     ArmResult a;
     a.id = "rag";
     a.name = "BM25 over the chunked corpus";
@@ -425,9 +404,9 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
 
   std::unique_ptr<ClosedBookModel> cb;
   double cb_seconds = 0, cb_mb = 0;
-  bool need_rr = wanted("fine_tuned_rag") && (!done.count("fine_tuned_rag") || run_fresh);
+  bool need_rr = missing("fine_tuned_rag") || (run_fresh && wanted("fine_tuned_rag"));
   auto need_cb = [&] {
-    return (wanted("fine_tuned") && !done.count("fine_tuned")) || (run_fresh && wanted("fine_tuned")) || need_rr;
+    return missing("fine_tuned") || (run_fresh && wanted("fine_tuned")) || need_rr;
   };
   if (need_cb()) {
     say(o, fmt::format("training the closed-book model on {} documents and {} training queries", c.docs.size(),
@@ -438,7 +417,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     cb_seconds = w.seconds();
     cb_mb = peak_rss_mb();
   }
-  if (wanted("fine_tuned") && !done.count("fine_tuned")) {
+  if (missing("fine_tuned")) {
     ArmResult a;
     a.id = "fine_tuned";
     a.name = "closed-book model (question -> document id, fastText)";
@@ -479,15 +458,10 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     std::string weights;
     for (const auto& [name, wgt] : rr->weights()) weights += fmt::format("{}{} {:.2f}", weights.empty() ? "" : ", ", name, wgt);
     a.note = "weights: " + weights;
-    if (!done.count("fine_tuned_rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
+    if (missing("fine_tuned_rag")) RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
-  for (std::string_view idv : kArmIds) {
-    const std::string id(idv);
-    auto it = done.find(id);
-    if (it == done.end()) continue;
-    out.arms.push_back(std::move(it->second));
-  }
+  out.arms = ledger.take();
   out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
 
   // Freshness: a share of the documents held back as "new knowledge".
@@ -579,7 +553,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     }
     fs::remove_all(fdir, ec);
     out.freshness = fr;
-    RAGFT_TRY_STATUS(cache.put("freshness", fresh_key, out.freshness));
+    RAGFT_TRY_STATUS(ledger.cache().put("freshness", fresh_key, out.freshness));
   }
   return out;
 }
