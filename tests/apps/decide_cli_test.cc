@@ -1,7 +1,6 @@
 // `ragft decide` and `ragft profile` end to end on small real (TREC subset) and synthetic
 // (retrieval) projects: report structure, evidence on every reason, the cache, errors that name
 // the field, the requirements-only plan and the interactive questionnaire.
-#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -19,19 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Runs `ragft ARGS` with stdout and stderr captured together.
-CommandResult run_all(const std::string& args) {
-  std::string cmd = ragft_binary().string() + " " + args + " 2>&1";
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+CommandResult run_all(const std::string& args) { return run_ragft(args, /*with_stderr=*/true); }
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

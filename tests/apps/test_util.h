@@ -31,9 +31,10 @@ struct CommandResult {
   std::string out;  // stdout
 };
 
-// Runs `ragft ARGS` (ARGS already shell-quoted); stderr goes to the test log.
-inline CommandResult run_ragft(const std::string& args) {
-  std::string cmd = ragft_binary().string() + " " + args + " 2>/dev/null";
+// Runs `ragft ARGS` (ARGS already shell-quoted); stderr is dropped, or with `with_stderr`
+// captured into `out` after stdout's lines as they interleave.
+inline CommandResult run_ragft(const std::string& args, bool with_stderr = false) {
+  std::string cmd = ragft_binary().string() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
