@@ -73,7 +73,7 @@ TEST_F(NeuralClassifyCliTest, TrainNeuralEvalPredict) {
   EXPECT_EQ(ej["kind"], "neural");
   EXPECT_DOUBLE_EQ(ej["accuracy"].get<double>(), 1.0);
   EXPECT_GT(ej["latency_us_p99"].get<double>(), 0.0);
-  EXPECT_LT(ej["load_ms"].get<double>(), 1000.0);
+  EXPECT_GT(ej["load_ms"].get<double>(), 0.0);  // a figure, not a timed assertion (bench/ measures load time)
 
   std::filesystem::path in = dir_ / "in.txt";
   testing::write_file(in, "we saw a goal\ni like cheese\n");
