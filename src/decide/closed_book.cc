@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/env.h"
+#include "core/temp_file.h"
 #include "text/analyzer.h"
 
 namespace ragft::decide {
@@ -29,36 +30,6 @@ namespace {
 constexpr const char* kLabelPrefix = "__label__";
 constexpr const char* kMagic = "ragft-closed-book";
 constexpr int kVersion = 1;
-
-// A temporary file removed on destruction.
-struct TempFile {
-  explicit TempFile(fs::path p) : path(std::move(p)) {}
-  TempFile(TempFile&& o) noexcept : path(std::exchange(o.path, {})) {}
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove(path, ec);
-  }
-  fs::path path;
-};
-
-Result<TempFile> make_temp_file(std::string_view data) {
-  std::string tmpl = (fs::temp_directory_path() / "ragft-closedbook-XXXXXX").string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return make_error(ErrorCode::kIo, "cannot create a temporary file in {}", fs::temp_directory_path().string());
-  TempFile f{tmpl};
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return make_error(ErrorCode::kIo, "cannot write the temporary training file {}", tmpl);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return f;
-}
 
 std::vector<std::string_view> split_words(std::string_view s) {
   std::vector<std::string_view> out;
@@ -315,12 +286,12 @@ Result<std::unique_ptr<ClosedBookModel>> ClosedBookModel::train(const std::vecto
   m->info_.examples = lines.size();
   lines.clear();
   lines.shrink_to_fit();
-  RAGFT_TRY(TempFile tmp, make_temp_file(file));
+  RAGFT_TRY(TempFile tmp, TempFile::write(file, "ragft-closedbook-"));
   file.clear();
   file.shrink_to_fit();
 
   fasttext::Args args;
-  args.input = tmp.path.string();
+  args.input = tmp.path().string();
   args.model = fasttext::model_name::sup;
   args.loss = checked.loss == "hs"    ? fasttext::loss_name::hs
               : checked.loss == "ova" ? fasttext::loss_name::ova

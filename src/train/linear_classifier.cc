@@ -13,6 +13,7 @@
 #include <fasttext/fasttext.h>
 
 #include "core/env.h"
+#include "core/temp_file.h"
 #include "text/analyzer.h"
 #include "train/data_checks.h"
 
@@ -32,36 +33,6 @@ std::string join_epochs(const std::vector<int>& e) {
     s += std::to_string(x);
   }
   return s;
-}
-
-// A temporary file removed on destruction.
-struct TempFile {
-  explicit TempFile(fs::path p) : path(std::move(p)) {}
-  TempFile(TempFile&& o) noexcept : path(std::exchange(o.path, {})) {}
-  TempFile& operator=(TempFile&&) = delete;
-  fs::path path;
-  ~TempFile() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove(path, ec);
-  }
-};
-
-Result<TempFile> make_temp_file(std::string_view data) {
-  std::string tmpl = (fs::temp_directory_path() / "ragft-fasttext-XXXXXX").string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) return make_error(ErrorCode::kIo, "cannot create a temporary file in {}", fs::temp_directory_path().string());
-  TempFile f{tmpl};
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return make_error(ErrorCode::kIo, "cannot write the temporary training file {}", tmpl);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return f;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -157,10 +128,10 @@ Result<std::unique_ptr<LinearClassifier>> LinearClassifier::fit(const std::vecto
     file += c->normalize(e.text);
     file += '\n';
   }
-  RAGFT_TRY(TempFile tmp, make_temp_file(file));
+  RAGFT_TRY(TempFile tmp, TempFile::write(file, "ragft-fasttext-"));
 
   fasttext::Args args;
-  args.input = tmp.path.string();
+  args.input = tmp.path().string();
   args.model = fasttext::model_name::sup;
   args.loss = fasttext::loss_name::softmax;
   args.minCount = 1;
