@@ -37,8 +37,8 @@ Result<nlohmann::json> decide(const Project& p, const DecideOptions& o) {
     return report;
   }
   // The libtorch arms train on one thread unless RAGFT_THREADS says otherwise: fixed figures for
-  // a seed, and on 2 cores the BiLSTM-CRF trains faster that way (WNUT-17: 3 min 46 s for the
-  // whole decide run on one thread, 7 min 18 s on two; docs/decide.md). Read at libtorch's first use.
+  // a seed, and on 2 cores the BiLSTM-CRF trains faster that way (WNUT-17: 3 min 42 s for the
+  // whole decide run on one thread, 7 min 16 s on two; docs/decide.md). Read at libtorch's first use.
   ::setenv("RAGFT_THREADS", "1", /*overwrite=*/0);
   BakeoffOptions bo;
   bo.cache_dir = cache_dir_for(p, o);
