@@ -47,6 +47,21 @@ Status ArmLedger::finish(ArmResult arm) {
   return ok_status();
 }
 
+Result<nlohmann::json> ArmLedger::freshness(const std::vector<ArmResult>& arms, double fraction,
+                                            const std::function<Result<nlohmann::json>()>& run) const {
+  nlohmann::json k = inputs_;
+  k["freshness"] = fraction;
+  for (const auto& a : arms) k["arms"].push_back(a.config);
+  const std::string key = Cache::key(k);
+  if (auto j = cache_.get("freshness", key)) {
+    if (options_.log) options_.log("freshness: cached");
+    return *j;
+  }
+  RAGFT_TRY(nlohmann::json result, run());
+  if (!result.is_null()) RAGFT_TRY_STATUS(cache_.put("freshness", key, result));
+  return result;
+}
+
 std::vector<ArmResult> ArmLedger::take() {
   std::vector<ArmResult> out;
   for (std::string_view idv : kArmIds) {

@@ -84,6 +84,10 @@ class ArmLedger {
   // Loads the cached wanted arms that `usable` accepts (all when empty); returns how many.
   std::size_t load(const std::function<bool(const ArmResult&)>& usable = {});
   Status finish(ArmResult arm);  // caches and keeps it (quality must be set)
+  // The freshness experiment for `arms` (keyed by the inputs, `fraction` and the arms' configs):
+  // the cached result, else run() — whose result is cached unless null.
+  Result<nlohmann::json> freshness(const std::vector<ArmResult>& arms, double fraction,
+                                   const std::function<Result<nlohmann::json>()>& run) const;
   // The finished arms in kArmIds order (moved out).
   std::vector<ArmResult> take();
 

@@ -367,17 +367,9 @@ Result<Bakeoff> run_classification_bakeoff(const Project& p, const BakeoffOption
   out.comparisons = compare_arms(out.arms, b.bootstrap_samples, b.seed);
 
   if (b.freshness > 0 && wanted("rag") && wanted("fine_tuned") && wanted("fine_tuned_rag")) {
-    nlohmann::json fk = inputs;
-    fk["freshness"] = b.freshness;
-    for (const auto& a : out.arms) fk["arms"].push_back(a.config);
-    std::string key = Cache::key(fk);
-    if (auto j = ledger.cache().get("freshness", key)) {
-      out.freshness = *j;
-      say(o, "freshness: cached");
-    } else {
-      RAGFT_TRY(out.freshness, run_freshness(p, o, c, train.examples, eval.examples, out.arms));
-      RAGFT_TRY_STATUS(ledger.cache().put("freshness", key, out.freshness));
-    }
+    RAGFT_TRY(out.freshness, ledger.freshness(out.arms, b.freshness, [&] {
+      return run_freshness(p, o, c, train.examples, eval.examples, out.arms);
+    }));
   }
   return out;
 }

@@ -604,20 +604,12 @@ Result<Bakeoff> run_extraction_bakeoff(const Project& p, const BakeoffOptions& o
 
   bool learned = std::any_of(out.arms.begin(), out.arms.end(), [](const ArmResult& a) { return a.id != "baseline"; });
   if (b.freshness > 0 && learned) {
-    nlohmann::json fk = inputs;
-    fk["freshness"] = b.freshness;
-    for (const auto& a : out.arms) fk["arms"].push_back(a.config);
-    std::string key = Cache::key(fk);
-    if (auto j = ledger.cache().get("freshness", key)) {
-      out.freshness = *j;
-      say(o, "freshness: cached");
-    } else {
+    RAGFT_TRY(out.freshness, ledger.freshness(out.arms, b.freshness, [&]() -> Result<nlohmann::json> {
       bool neural_arms = std::any_of(out.arms.begin(), out.arms.end(),
                                      [](const ArmResult& a) { return a.id.starts_with("fine_tuned"); });
       const NeuralBackend* fresh_backend = neural_arms ? backend_for("freshness of the neural arms") : nullptr;
-      RAGFT_TRY(out.freshness, run_freshness(p, o, setup, d, out.arms, fresh_backend));
-      if (!out.freshness.is_null()) RAGFT_TRY_STATUS(ledger.cache().put("freshness", key, out.freshness));
-    }
+      return run_freshness(p, o, setup, d, out.arms, fresh_backend);
+    }));
   }
   return out;
 }
