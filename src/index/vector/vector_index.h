@@ -1,0 +1,86 @@
+// A dense vector index over chunks: a FAISS wrapper (flat exact search or HNSW) keyed by ChunkId.
+//
+// Vectors are stored in a faiss::IndexIDMap2 over IndexFlat / IndexHNSWFlat. The `allowed`
+// filter of search() runs inside FAISS through an IDSelector (never as a post-filter), so a
+// search returns up to k admitted chunks even when most vectors are filtered out. HNSW cannot
+// remove vectors: removed slots go to a tombstone set that the same selector rejects.
+//
+// Scores are similarities, higher is better: the inner product for "ip", the cosine for "cosine"
+// (vectors L2-normalised on add and on search), and minus the squared L2 distance for "l2".
+//
+// File format (save/load): "RGFTVEC1", u32 config length, config string, u64 tombstone count,
+// tombstoned internal slots (u64 each), then the FAISS index as written by faiss::write_index.
+//
+// Thread safety: search() and the const accessors may run concurrently with each other; add(),
+// remove() and load need exclusive access. FAISS exceptions never escape: they become Errors.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/env.h"
+#include "core/result.h"
+#include "core/types.h"
+#include "index/lexical/bm25_index.h"  // ScoredChunk
+
+namespace ragft {
+
+struct VectorIndexOptions {
+  std::string kind = "flat";      // "flat" (exact) or "hnsw" (approximate)
+  int dim = 0;                    // vector dimension, > 0
+  std::string metric = "cosine";  // "cosine", "ip" or "l2"
+  int hnsw_m = 32;                // HNSW graph degree (hnsw only)
+  int ef_construction = 80;       // HNSW build beam width (hnsw only)
+  int ef_search = 64;             // HNSW search beam width; raised to k when k is larger
+  // Config string, round-trips: "flat:dim=384,metric=cosine" or
+  // "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=64".
+  std::string to_config() const;
+  // Unknown kind, key or metric, a malformed or out-of-range value, or a missing dim ->
+  // kInvalidArgument. Keys m/efc/efs are rejected for "flat".
+  static Result<VectorIndexOptions> parse(std::string_view config);
+};
+
+class VectorIndex {
+ public:
+  // An empty index. Invalid options -> kInvalidArgument.
+  static Result<VectorIndex> create(const VectorIndexOptions& options);
+  VectorIndex(VectorIndex&&) noexcept;
+  VectorIndex& operator=(VectorIndex&&) noexcept;
+  ~VectorIndex();
+
+  // Adds ids.size() vectors, row-major in `vectors` (ids.size() * dim floats). An id that is
+  // live already or repeated in `ids` -> kInvalidArgument, and nothing is added. A removed id
+  // may be added again (HNSW tombstones the old slot, not the id). Empty `ids` is a no-op.
+  Status add(const std::vector<ChunkId>& ids, const float* vectors);
+  // Removes ids; unknown ids are ignored. Flat: the vectors are deleted; HNSW: tombstoned.
+  Status remove(const std::vector<ChunkId>& ids);
+
+  // Top-k live chunks admitted by `allowed` (empty function: all), similarity-descending, ties
+  // by ascending ChunkId. `query` has dim floats. Exact for flat; HNSW is approximate and may
+  // return fewer than k under a very selective filter. Never returns a rejected chunk.
+  // Runs on the calling thread only (no OpenMP fan-out); add() uses OpenMP threads.
+  std::vector<ScoredChunk> search(const float* query, std::size_t k,
+                                  const std::function<bool(ChunkId)>& allowed = {}) const;
+
+  // Live (not removed) vectors.
+  std::size_t size() const;
+  bool contains(ChunkId id) const;
+  const VectorIndexOptions& options() const;
+
+  // Writes the index atomically. Errors -> kIo (or kInternal from FAISS).
+  Status save(const std::filesystem::path& file, Env& env = Env::posix()) const;
+  // Missing file -> kNotFound; unreadable -> kIo; a damaged or foreign file -> kCorrupt.
+  static Result<VectorIndex> load(const std::filesystem::path& file, Env& env = Env::posix());
+
+ private:
+  VectorIndex();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragft
