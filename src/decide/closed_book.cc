@@ -19,6 +19,7 @@
 
 #include "core/env.h"
 #include "core/temp_file.h"
+#include "train/fasttext_io.h"
 #include "text/analyzer.h"
 
 namespace ragft::decide {
@@ -393,15 +394,7 @@ Result<std::vector<std::vector<float>>> ClosedBookModel::cross_fit_scores(
 
 Status ClosedBookModel::save(const fs::path& dir) const {
   RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
-  fs::path tmp = dir / "model.bin.tmp";
-  try {
-    ft_->saveModel(tmp.string());
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kIo, "cannot write {}: {}", tmp.string(), e.what());
-  }
-  std::error_code ec;
-  fs::rename(tmp, dir / "model.bin", ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot rename {}: {}", tmp.string(), ec.message());
+  RAGFT_TRY_STATUS(save_fasttext_model(*ft_, dir));
   nlohmann::json j = {{"magic", kMagic},
                       {"version", kVersion},
                       {"config", options_.to_config()},

@@ -14,6 +14,7 @@
 
 #include "core/env.h"
 #include "core/temp_file.h"
+#include "train/fasttext_io.h"
 #include "text/analyzer.h"
 #include "train/data_checks.h"
 
@@ -225,15 +226,7 @@ Result<std::unique_ptr<LinearClassifier>> LinearClassifier::train(const std::vec
 
 Status LinearClassifier::save(const fs::path& dir) const {
   RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
-  fs::path tmp = dir / "model.bin.tmp";
-  try {
-    ft_->saveModel(tmp.string());
-  } catch (const std::exception& e) {
-    return make_error(ErrorCode::kIo, "cannot write {}: {}", tmp.string(), e.what());
-  }
-  std::error_code ec;
-  fs::rename(tmp, dir / "model.bin", ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot rename {}: {}", tmp.string(), ec.message());
+  RAGFT_TRY_STATUS(save_fasttext_model(*ft_, dir));
   ModelManifest m = info_;
   m.extra["analyzer"] = analyzer_ ? analyzer_->options().to_config() : std::string(kWhitespace);
   return write_model_json(dir, std::move(m));

@@ -15,6 +15,7 @@
 #include "core/env.h"
 #include "core/hash.h"
 #include "core/temp_file.h"
+#include "train/fasttext_io.h"
 #include "text/analyzer.h"
 
 namespace ragft {
@@ -348,15 +349,7 @@ std::string SifEmbedder::model_id() const {
 Status SifEmbedder::save(const fs::path& dir) const {
   Env& env = Env::posix();
   RAGFT_TRY_STATUS(env.create_dirs(dir));
-  fs::path tmp = dir / "model.bin.tmp";
-  try {
-    ft_->saveModel(tmp.string());
-  } catch (const std::exception& ex) {
-    return make_error(ErrorCode::kIo, "cannot write {}: {}", tmp.string(), ex.what());
-  }
-  std::error_code ec;
-  fs::rename(tmp, dir / "model.bin", ec);
-  if (ec) return make_error(ErrorCode::kIo, "cannot rename {}: {}", tmp.string(), ec.message());
+  RAGFT_TRY_STATUS(save_fasttext_model(*ft_, dir));
   std::string tsv;
   for (const auto& [w, c] : counts_) tsv += fmt::format("{}\t{}\n", w, c);
   RAGFT_TRY_STATUS(env.write_file_atomic(dir / "counts.tsv", tsv));
