@@ -226,6 +226,73 @@ TEST(VectorIndex, FilterIsAppliedInsideSearch) {
             std::vector<ChunkId>{only});
 }
 
+// Random tenants, ACLs and principals: no result is outside what the filter admits, and flat
+// search equals "filter everything, then top-k" exactly.
+TEST(VectorIndex, AclFilterPropertyOverRandomPrincipals) {
+  constexpr int kDim = 8;
+  constexpr std::size_t kN = 600, kK = 10;
+  const std::vector<std::string> tenants = {"t1", "t2"};
+  const std::vector<std::string> groups = {"g0", "g1", "g2", "g3", "g4"};
+  std::mt19937 rng(17);
+  const auto data = random_vectors(kN, kDim, 4);
+  const auto ids = ids_from(1, kN);
+  std::vector<ChunkAttrs> attrs(kN);
+  for (auto& a : attrs) {
+    a.tenant = tenants[rng() % tenants.size()];
+    for (const auto& g : groups) {
+      if (rng() % 4 == 0) a.acl.push_back(g);
+    }
+  }
+  auto admits = [](const ChunkAttrs& a, const FilterSpec& f, ChunkId id) {
+    if (f.tenant && a.tenant != *f.tenant) return false;
+    if (f.groups && !a.acl.empty()) {
+      bool any = false;
+      for (const auto& g : a.acl) any = any || std::count(f.groups->begin(), f.groups->end(), g) > 0;
+      if (!any) return false;
+    }
+    return !f.allowlist || std::count(f.allowlist->begin(), f.allowlist->end(), id) > 0;
+  };
+  for (const char* kind : {"flat", "hnsw"}) {
+    auto index = make(std::string(kind) + ":dim=8,metric=cosine");
+    ASSERT_TRUE(index.add(ids, data.data(), attrs).ok());
+    TempDir dir;
+    ASSERT_TRUE(index.save(dir.path() / "v").ok());
+    auto loaded = VectorIndex::load(dir.path() / "v");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    for (int trial = 0; trial < 40; ++trial) {
+      FilterSpec f;
+      f.tenant = tenants[rng() % tenants.size()];
+      if (trial % 4 != 0) {
+        f.groups.emplace();
+        for (const auto& g : groups) {
+          if (rng() % 3 == 0) f.groups->push_back(g);
+        }
+      }
+      if (trial % 5 == 0) {
+        f.allowlist.emplace();
+        for (ChunkId id : ids) {
+          if (rng() % 4 == 0) f.allowlist->push_back(id);
+        }
+      }
+      const auto query = random_vectors(1, kDim, 500 + trial);
+      std::vector<ScoredChunk> expected;
+      for (const auto& h : index.search(query.data(), kN)) {
+        const std::size_t i = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), h.id) - ids.begin());
+        if (admits(attrs[i], f, h.id) && expected.size() < kK) expected.push_back(h);
+      }
+      for (const VectorIndex* v : {&index, &*loaded}) {
+        auto got = v->search(query.data(), kK, f);
+        for (const auto& h : got) {
+          const std::size_t i = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), h.id) - ids.begin());
+          ASSERT_LT(i, kN);
+          EXPECT_TRUE(admits(attrs[i], f, h.id)) << kind << " trial " << trial << " chunk " << h.id;
+        }
+        if (std::string(kind) == "flat") EXPECT_EQ(got, expected) << "trial " << trial;
+      }
+    }
+  }
+}
+
 class VectorIndexKinds : public testing::TestWithParam<const char*> {
  protected:
   std::string config(int dim) const {

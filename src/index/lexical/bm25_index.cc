@@ -140,26 +140,7 @@ struct PreparedTerm {
   float idfw = 0;  // idf * weight
 };
 
-std::string class_key(std::string_view tenant, const std::vector<std::string>& sorted_acl) {
-  std::string k;
-  k.reserve(tenant.size() + 8 + sorted_acl.size() * 8);
-  k.append(std::to_string(tenant.size())).push_back(':');
-  k.append(tenant);
-  for (const auto& g : sorted_acl) {
-    k.append(std::to_string(g.size())).push_back(':');
-    k.append(g);
-  }
-  return k;
-}
-
 }  // namespace
-
-// Per-query compiled filter: which access classes are admitted and the allowlist.
-struct Admit {
-  std::vector<std::uint8_t> class_ok;  // empty: all classes admitted
-  std::vector<ChunkId> allow;          // sorted; used when has_allow
-  bool has_allow = false;
-};
 
 struct Bm25Index::Impl {
   fs::path dir;
@@ -168,8 +149,7 @@ struct Bm25Index::Impl {
   Seq applied_seq = 0;
   std::uint64_t next_gen = 1;
   std::uint64_t manifest_size = 0;
-  std::vector<AccessClass> classes;
-  std::unordered_map<std::string, std::uint32_t> class_ids;
+  AccessClasses classes;
   std::vector<LoadedSegment> segs;
 
   // Buffered (uncommitted) chunks.
@@ -181,18 +161,6 @@ struct Bm25Index::Impl {
   std::unordered_map<ChunkId, std::uint32_t> b_index;  // live buffered id -> b_docs index
 
   // --- helpers -------------------------------------------------------------------------------
-  std::uint32_t intern_class(const ChunkAttrs& a) {
-    std::vector<std::string> acl = a.acl;
-    std::sort(acl.begin(), acl.end());
-    acl.erase(std::unique(acl.begin(), acl.end()), acl.end());
-    std::string key = class_key(a.tenant, acl);
-    auto it = class_ids.find(key);
-    if (it != class_ids.end()) return it->second;
-    const auto id = static_cast<std::uint32_t>(classes.size());
-    classes.push_back(AccessClass{a.tenant, std::move(acl)});
-    class_ids.emplace(std::move(key), id);
-    return id;
-  }
 
   std::uint64_t total_docs() const {
     std::uint64_t n = 0;
@@ -209,7 +177,7 @@ struct Bm25Index::Impl {
     Manifest m;
     m.applied_seq = seq;
     m.next_gen = next_gen;
-    m.classes = classes;
+    m.classes = classes.classes();
     m.segments = entries;
     return m;
   }
@@ -241,11 +209,11 @@ struct Bm25Index::Impl {
     }
     const std::uint32_t* cls = ls.seg->classes();
     for (std::uint32_t d = 0; d < ls.seg->n_docs(); ++d) {
-      if (cls[d] >= classes.size()) {
+      if (cls[d] >= classes.classes().size()) {
         return make_error(ErrorCode::kCorrupt,
                           "lexical segment {}: chunk {} has access class {} but the MANIFEST has "
                           "{}; delete the index directory to rebuild it",
-                          path.string(), d, cls[d], classes.size());
+                          path.string(), d, cls[d], classes.classes().size());
       }
     }
     ls.del.assign((std::size_t{e.n_docs} + 63) / 64, 0);
@@ -671,10 +639,7 @@ Result<Bm25Index> Bm25Index::open(const fs::path& dir, const Bm25Options& option
   im.manifest_size = data->size();
   im.applied_seq = m.applied_seq;
   im.next_gen = m.next_gen;
-  im.classes = std::move(m.classes);
-  for (std::uint32_t i = 0; i < im.classes.size(); ++i) {
-    im.class_ids.emplace(class_key(im.classes[i].tenant, im.classes[i].acl), i);
-  }
+  im.classes.assign(std::move(m.classes));
   std::unordered_set<std::string> keep;
   for (const auto& e : m.segments) {
     if (e.gen >= im.next_gen || (e.del_gen != 0 && e.del_gen >= im.next_gen)) {
@@ -693,7 +658,7 @@ Result<Bm25Index> Bm25Index::open(const fs::path& dir, const Bm25Options& option
 void Bm25Index::add(ChunkId id, const ChunkAttrs& attrs, const std::vector<std::string>& terms) {
   Impl& im = *impl_;
   RAGFT_CHECK(!im.b_index.count(id) && !contains(id));
-  const std::uint32_t cls = im.intern_class(attrs);
+  const std::uint32_t cls = im.classes.intern(attrs);
   const auto doc_no = static_cast<std::uint32_t>(im.b_docs.size()) + 1;  // 1-based marker
   const std::uint64_t start = im.b_tids.size();
   for (const auto& t : terms) {
@@ -982,45 +947,6 @@ Status Bm25Index::merge(std::size_t max_segments) {
 
 namespace {
 
-Admit compile_filter(const FilterSpec& f, const std::vector<AccessClass>& classes) {
-  Admit a;
-  if (f.tenant || f.groups) {
-    std::vector<std::string> groups;
-    if (f.groups) {
-      groups = *f.groups;
-      std::sort(groups.begin(), groups.end());
-    }
-    a.class_ok.assign(std::max<std::size_t>(classes.size(), 1), 0);
-    for (std::size_t c = 0; c < classes.size(); ++c) {
-      const AccessClass& ac = classes[c];
-      bool ok = !f.tenant || ac.tenant == *f.tenant;
-      if (ok && f.groups && !ac.acl.empty()) {
-        ok = false;
-        // Both sorted: linear intersection test.
-        auto i = ac.acl.begin();
-        auto j = groups.begin();
-        while (i != ac.acl.end() && j != groups.end()) {
-          if (*i < *j) {
-            ++i;
-          } else if (*j < *i) {
-            ++j;
-          } else {
-            ok = true;
-            break;
-          }
-        }
-      }
-      a.class_ok[c] = ok ? 1 : 0;
-    }
-  }
-  if (f.allowlist) {
-    a.has_allow = true;
-    a.allow = *f.allowlist;
-    std::sort(a.allow.begin(), a.allow.end());
-    a.allow.erase(std::unique(a.allow.begin(), a.allow.end()), a.allow.end());
-  }
-  return a;
-}
 
 std::vector<ScoredChunk> to_results(TopK& top) {
   std::vector<ScoredChunk> out;
@@ -1039,7 +965,7 @@ std::vector<ScoredChunk> Bm25Index::search(const std::vector<QueryTerm>& query, 
   const std::uint64_t n = im.total_docs();
   const ScoreParams sp = ScoreParams::make(im.opt.k1, im.opt.b,
                                            static_cast<double>(im.total_len()) / static_cast<double>(n));
-  const Admit admit = compile_filter(filter, im.classes);
+  const Admit admit = compile_filter(filter, im.classes.classes());
   TopK top(k);
   const SearchTuning tuning = search_tuning();
   for (const auto& s : im.segs) {
@@ -1063,7 +989,7 @@ std::vector<ScoredChunk> Bm25Index::search_exhaustive(const std::vector<QueryTer
   const std::uint64_t n = im.total_docs();
   const ScoreParams sp = ScoreParams::make(im.opt.k1, im.opt.b,
                                            static_cast<double>(im.total_len()) / static_cast<double>(n));
-  const Admit admit_spec = compile_filter(filter, im.classes);
+  const Admit admit_spec = compile_filter(filter, im.classes.classes());
   TopK top(k);
   for (const auto& s : im.segs) im.search_segment_exhaustive(s, q, sp, admit_spec, top);
   return to_results(top);

@@ -23,6 +23,7 @@
 #include "core/env.h"
 #include "core/result.h"
 #include "core/types.h"
+#include "index/access.h"
 
 namespace ragft {
 
@@ -36,30 +37,11 @@ struct Bm25Options {
   static Result<Bm25Options> parse(std::string_view config);
 };
 
-// What filters test, per chunk. An empty acl admits every principal of the tenant.
-struct ChunkAttrs {
-  std::string tenant = "default";
-  std::vector<std::string> acl;
-};
-
-// Evaluated inside retrieval: a chunk that fails it is never scored into a result.
-struct FilterSpec {
-  std::optional<std::string> tenant;               // nullopt: any tenant
-  std::optional<std::vector<std::string>> groups;  // nullopt: no ACL check (admin);
-                                                   // else the principal's groups
-  std::optional<std::vector<ChunkId>> allowlist;   // nullopt: all; else only these (any order)
-};
-
 struct QueryTerm {
   std::string term;     // an analysed term
   float weight = 1.0f;  // query term frequency (or a boost)
 };
 
-struct ScoredChunk {
-  ChunkId id = 0;
-  float score = 0;
-  friend bool operator==(const ScoredChunk&, const ScoredChunk&) = default;
-};
 
 struct IndexStats {
   std::uint64_t live_chunks = 0;

@@ -9,6 +9,7 @@
 
 #include "core/result.h"
 #include "core/types.h"
+#include "index/access.h"
 
 namespace ragft::lexical {
 
@@ -17,11 +18,7 @@ inline constexpr std::uint32_t kManifestVersion = 1;
 inline constexpr char kDeletesMagic[8] = {'R', 'G', 'F', 'T', 'D', 'E', 'L', '\0'};
 inline constexpr std::uint32_t kDeletesVersion = 1;
 
-// A (tenant, sorted ACL groups) tuple; chunks refer to it by index.
-struct AccessClass {
-  std::string tenant;
-  std::vector<std::string> acl;  // sorted, unique; empty admits every principal of the tenant
-};
+using ragft::AccessClass;
 
 struct SegmentEntry {
   std::uint64_t gen = 0;        // file seg_<gen>.seg

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <new>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,7 +31,7 @@ namespace ragft {
 
 namespace {
 
-constexpr char kMagic[8] = {'R', 'G', 'F', 'T', 'V', 'E', 'C', '1'};
+constexpr char kMagic[8] = {'R', 'G', 'F', 'T', 'V', 'E', 'C', '2'};
 
 Result<int> parse_int(std::string_view config, std::string_view key, std::string_view val,
                       int min) {
@@ -150,6 +151,8 @@ struct VectorIndex::Impl {
   std::unique_ptr<faiss::IndexIDMap2> map;  // owns the sub-index
   std::vector<std::uint8_t> tombstones;     // per internal slot (HNSW only), 1 = removed
   std::unordered_map<ChunkId, faiss::Index::idx_t> live;  // chunk id -> internal slot
+  AccessClasses classes;
+  std::unordered_map<ChunkId, std::uint32_t> class_of;  // live chunk id -> access class
 
   bool normalise() const { return options.metric == "cosine"; }
 
@@ -197,6 +200,15 @@ Result<VectorIndex> VectorIndex::create(const VectorIndexOptions& options) {
 }
 
 Status VectorIndex::add(const std::vector<ChunkId>& ids, const float* vectors) {
+  return add(ids, vectors, std::vector<ChunkAttrs>(ids.size()));
+}
+
+Status VectorIndex::add(const std::vector<ChunkId>& ids, const float* vectors,
+                        const std::vector<ChunkAttrs>& attrs) {
+  if (attrs.size() != ids.size()) {
+    return make_error(ErrorCode::kInvalidArgument, "vector index add: {} ids but {} attributes",
+                      ids.size(), attrs.size());
+  }
   if (ids.empty()) return ok_status();
   if (vectors == nullptr) {
     return make_error(ErrorCode::kInvalidArgument, "vector index add: null vectors for {} ids",
@@ -226,6 +238,7 @@ Status VectorIndex::add(const std::vector<ChunkId>& ids, const float* vectors) {
     impl_->map->add_with_ids(static_cast<faiss::Index::idx_t>(n), x, xids.data());
     for (std::size_t i = 0; i < n; ++i) {
       impl_->live[ids[i]] = first_slot + static_cast<faiss::Index::idx_t>(i);
+      impl_->class_of[ids[i]] = impl_->classes.intern(attrs[i]);
     }
     if (!impl_->tombstones.empty()) impl_->tombstones.resize(impl_->map->id_map.size(), 0);
     return ok_status();
@@ -246,12 +259,14 @@ Status VectorIndex::remove(const std::vector<ChunkId>& ids) {
         if (it == impl_->live.end()) continue;
         impl_->tombstones[static_cast<std::size_t>(it->second)] = 1;
         impl_->live.erase(it);
+        impl_->class_of.erase(id);
       }
       return ok_status();
     }
     std::vector<faiss::Index::idx_t> xids;
     for (ChunkId id : ids) {
       if (impl_->live.contains(id)) xids.push_back(id);
+      impl_->class_of.erase(id);
     }
     if (xids.empty()) return ok_status();
     faiss::IDSelectorBatch sel(xids.size(), xids.data());
@@ -312,6 +327,17 @@ std::vector<ScoredChunk> VectorIndex::search(const float* query, std::size_t k,
   return out;
 }
 
+std::vector<ScoredChunk> VectorIndex::search(const float* query, std::size_t k,
+                                             const FilterSpec& filter) const {
+  if (!filter.tenant && !filter.groups && !filter.allowlist) return search(query, k);
+  const Admit admit = compile_filter(filter, impl_->classes.classes());
+  const auto& class_of = impl_->class_of;
+  return search(query, k, [&](ChunkId id) {
+    auto it = class_of.find(id);
+    return it != class_of.end() && admit.class_admitted(it->second) && admit.id_allowed(id);
+  });
+}
+
 std::size_t VectorIndex::size() const { return impl_->live.size(); }
 
 bool VectorIndex::contains(ChunkId id) const { return impl_->live.contains(id); }
@@ -334,6 +360,29 @@ Status VectorIndex::save(const std::filesystem::path& file, Env& env) const {
   const std::uint64_t dead_count = dead.size();
   put(&dead_count, sizeof(dead_count));
   put(dead.data(), dead.size() * sizeof(std::uint64_t));
+  auto put_str = [&put](const std::string& str) {
+    const auto len = static_cast<std::uint32_t>(str.size());
+    put(&len, sizeof(len));
+    put(str.data(), str.size());
+  };
+  const auto& classes = impl_->classes.classes();
+  const auto class_count = static_cast<std::uint32_t>(classes.size());
+  put(&class_count, sizeof(class_count));
+  for (const AccessClass& c : classes) {
+    put_str(c.tenant);
+    const auto groups = static_cast<std::uint32_t>(c.acl.size());
+    put(&groups, sizeof(groups));
+    for (const auto& g : c.acl) put_str(g);
+  }
+  std::vector<std::pair<ChunkId, std::uint32_t>> pairs(impl_->class_of.begin(), impl_->class_of.end());
+  std::sort(pairs.begin(), pairs.end());  // deterministic files
+  const std::uint64_t pair_count = pairs.size();
+  put(&pair_count, sizeof(pair_count));
+  for (const auto& [id, cls] : pairs) {
+    const std::uint64_t id64 = id;
+    put(&id64, sizeof(id64));
+    put(&cls, sizeof(cls));
+  }
   try {
     faiss::VectorIOWriter writer;
     faiss::write_index(impl_->map.get(), &writer);
@@ -379,6 +428,42 @@ Result<VectorIndex> VectorIndex::load(const std::filesystem::path& file, Env& en
   }
   std::vector<std::uint64_t> dead(dead_count);
   get(dead.data(), dead_count * sizeof(std::uint64_t));
+  auto get_str = [&](std::string& out) {
+    std::uint32_t len = 0;
+    if (!get(&len, sizeof(len)) || data.size() - pos < len) return false;
+    out.assign(data.data() + pos, len);
+    pos += len;
+    return true;
+  };
+  std::uint32_t class_count = 0;
+  if (!get(&class_count, sizeof(class_count)) || (data.size() - pos) / 8 < class_count) {
+    return corrupt("truncated access classes");
+  }
+  std::vector<AccessClass> classes(class_count);
+  for (AccessClass& c : classes) {
+    std::uint32_t groups = 0;
+    if (!get_str(c.tenant) || !get(&groups, sizeof(groups)) || (data.size() - pos) / 4 < groups) {
+      return corrupt("truncated access classes");
+    }
+    c.acl.resize(groups);
+    for (auto& g : c.acl) {
+      if (!get_str(g)) return corrupt("truncated access classes");
+    }
+  }
+  std::uint64_t pair_count = 0;
+  if (!get(&pair_count, sizeof(pair_count)) || (data.size() - pos) / 12 < pair_count) {
+    return corrupt("truncated chunk access classes");
+  }
+  std::unordered_map<ChunkId, std::uint32_t> class_of;
+  class_of.reserve(pair_count);
+  for (std::uint64_t i = 0; i < pair_count; ++i) {
+    std::uint64_t id = 0;
+    std::uint32_t cls = 0;
+    get(&id, sizeof(id));
+    get(&cls, sizeof(cls));
+    if (cls >= class_count || id > std::numeric_limits<ChunkId>::max()) return corrupt("chunk access class out of range");
+    class_of[static_cast<ChunkId>(id)] = cls;
+  }
 
   std::unique_ptr<faiss::Index> raw;
   try {
@@ -418,6 +503,12 @@ Result<VectorIndex> VectorIndex::load(const std::filesystem::path& file, Env& en
                                                     index.impl_->tombstones.begin(),
                                                     index.impl_->tombstones.end(), 1));
   if (index.impl_->live.size() != live_slots) return corrupt("duplicate live chunk ids");
+  if (class_of.size() != live_slots) return corrupt("access classes do not cover the live chunks");
+  for (const auto& [id, slot] : index.impl_->live) {
+    if (!class_of.contains(id)) return corrupt("a live chunk has no access class");
+  }
+  index.impl_->classes.assign(std::move(classes));
+  index.impl_->class_of = std::move(class_of);
   return index;
 }
 

@@ -1,15 +1,19 @@
 // A dense vector index over chunks: a FAISS wrapper (flat exact search or HNSW) keyed by ChunkId.
 //
-// Vectors are stored in a faiss::IndexIDMap2 over IndexFlat / IndexHNSWFlat. The `allowed`
-// filter of search() runs inside FAISS through an IDSelector (never as a post-filter), so a
-// search returns up to k admitted chunks even when most vectors are filtered out. HNSW cannot
+// Vectors are stored in a faiss::IndexIDMap2 over IndexFlat / IndexHNSWFlat. Each chunk carries
+// its access attributes (tenant, ACL: index/access.h), as in the lexical index. The filter of
+// search() (a FilterSpec, or any predicate) runs inside FAISS through an IDSelector (never as a
+// post-filter), so a search returns up to k admitted chunks even when most vectors are filtered
+// out. HNSW cannot
 // remove vectors: removed slots go to a tombstone set that the same selector rejects.
 //
 // Scores are similarities, higher is better: the inner product for "ip", the cosine for "cosine"
 // (vectors L2-normalised on add and on search), and minus the squared L2 distance for "l2".
 //
-// File format (save/load): "RGFTVEC1", u32 config length, config string, u64 tombstone count,
-// tombstoned internal slots (u64 each), then the FAISS index as written by faiss::write_index.
+// File format (save/load), little-endian: "RGFTVEC2", u32 config length, config string, u64
+// tombstone count, tombstoned internal slots (u64 each), u32 access class count, each class as
+// (u32 length, tenant bytes, u32 group count, groups as (u32 length, bytes)), u64 count of
+// (u64 chunk id, u32 class) pairs, then the FAISS index as written by faiss::write_index.
 //
 // Thread safety: search() and the const accessors may run concurrently with each other; add(),
 // remove() and load need exclusive access. FAISS exceptions never escape: they become Errors.
@@ -26,7 +30,7 @@
 #include "core/env.h"
 #include "core/result.h"
 #include "core/types.h"
-#include "index/lexical/bm25_index.h"  // ScoredChunk
+#include "index/access.h"  // ScoredChunk
 
 namespace ragft {
 
@@ -57,6 +61,9 @@ class VectorIndex {
   // live already or repeated in `ids` -> kInvalidArgument, and nothing is added. A removed id
   // may be added again (HNSW tombstones the old slot, not the id). Empty `ids` is a no-op.
   Status add(const std::vector<ChunkId>& ids, const float* vectors);
+  // The same, with each chunk's access attributes (attrs.size() == ids.size(), else
+  // kInvalidArgument); the form above gives every chunk ChunkAttrs{} (tenant "default", no ACL).
+  Status add(const std::vector<ChunkId>& ids, const float* vectors, const std::vector<ChunkAttrs>& attrs);
   // Removes ids; unknown ids are ignored. Flat: the vectors are deleted; HNSW: tombstoned.
   Status remove(const std::vector<ChunkId>& ids);
 
@@ -66,6 +73,9 @@ class VectorIndex {
   // Runs on the calling thread only (no OpenMP fan-out); add() uses OpenMP threads.
   std::vector<ScoredChunk> search(const float* query, std::size_t k,
                                   const std::function<bool(ChunkId)>& allowed = {}) const;
+  // The same with the filter every index understands: tenant, the principal's groups against
+  // each chunk's ACL, and an allowlist, with the lexical index's semantics.
+  std::vector<ScoredChunk> search(const float* query, std::size_t k, const FilterSpec& filter) const;
 
   // Live (not removed) vectors.
   std::size_t size() const;
