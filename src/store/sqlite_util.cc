@@ -64,6 +64,11 @@ Query& Query::bind_text(int i, std::string_view v) {
   return check_bind(sqlite3_bind_text64(s_, i, p, v.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 
+Query& Query::bind_blob(int i, const void* data, std::size_t size) {
+  static const char kEmpty = 0;  // a zero-length blob, not NULL
+  return check_bind(sqlite3_bind_blob64(s_, i, data != nullptr ? data : &kEmpty, size, SQLITE_STATIC));
+}
+
 Result<bool> Query::step() {
   if (bind_rc_ != SQLITE_OK) return sqlite_error(db_, bind_rc_);
   int rc = sqlite3_step(s_);
@@ -83,6 +88,12 @@ std::string Query::col_text(int c) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
   int n = sqlite3_column_bytes(s_, c);
   return p != nullptr ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::string_view Query::col_blob(int c) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+  int n = sqlite3_column_bytes(s_, c);
+  return p != nullptr ? std::string_view(p, static_cast<std::size_t>(n)) : std::string_view();
 }
 
 Result<Query> StatementCache::query(std::string_view sql) {

@@ -73,6 +73,7 @@ class Query {
   // Parameters are 1-based, as in SQLite.
   Query& bind_int(int i, std::int64_t v) { return check_bind(sqlite3_bind_int64(s_, i, v)); }
   Query& bind_text(int i, std::string_view v);
+  Query& bind_blob(int i, const void* data, std::size_t size);
   Query& bind_null(int i) { return check_bind(sqlite3_bind_null(s_, i)); }
   Query& bind_opt_int(int i, std::optional<std::int64_t> v) {
     return v ? bind_int(i, *v) : bind_null(i);
@@ -87,6 +88,8 @@ class Query {
   std::int64_t col_int(int c) const { return sqlite3_column_int64(s_, c); }
   bool col_null(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   std::string col_text(int c) const;
+  // The column's bytes (valid until the next step or the Query's end).
+  std::string_view col_blob(int c) const;
   std::optional<std::int64_t> col_opt_int(int c) const {
     if (col_null(c)) return std::nullopt;
     return col_int(c);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -25,9 +26,20 @@ using store_internal::upsert_in_transaction;
 
 namespace {
 
+// Runs a multi-statement SQL script.
+Status exec_script(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return ok_status();
+  Error e{store_internal::error_code_for_sqlite(rc), err != nullptr ? err : sqlite3_errstr(rc)};
+  sqlite3_free(err);
+  return e;
+}
+
 // "RAGF" in PRAGMA application_id; schema version in PRAGMA user_version.
 constexpr std::int32_t kApplicationId = 0x52414746;
-constexpr std::int32_t kSchemaVersion = 1;
+// 1: documents, chunks, changelog, principals. 2: + the embedding cache (kSchemaV2).
+constexpr std::int32_t kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 10'000;
 
 constexpr const char* kSchema = R"sql(
@@ -74,6 +86,19 @@ CREATE TABLE principals(
   name TEXT NOT NULL,
   groups_json TEXT NOT NULL,
   PRIMARY KEY(tenant, name)) WITHOUT ROWID;
+)sql";
+
+// Added in version 2 (created by new stores, and by opening a version 1 store).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE embedding_models(
+  id INTEGER PRIMARY KEY,
+  model TEXT NOT NULL UNIQUE,
+  dim INTEGER NOT NULL);
+CREATE TABLE embeddings(
+  model INTEGER NOT NULL REFERENCES embedding_models(id) ON DELETE CASCADE,
+  text_hash TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY(model, text_hash)) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kDocumentColumns =
@@ -235,12 +260,9 @@ Result<Store> Store::open(const std::filesystem::path& path) {
     auto app_id2 = read_int("PRAGMA application_id");
     if (!app_id2.ok()) return open_error(app_id2.take_error());
     if (*app_id2 == 0) {
-      char* err = nullptr;
-      rc = sqlite3_exec(store.db_, kSchema, nullptr, nullptr, &err);
-      if (rc != SQLITE_OK) {
-        Error e{store_internal::error_code_for_sqlite(rc), err != nullptr ? err : sqlite3_errstr(rc)};
-        sqlite3_free(err);
-        return open_error(in_context(std::move(e), "create schema"));
+      for (const char* sql : {kSchema, kSchemaV2}) {
+        Status s = exec_script(store.db_, sql);
+        if (!s.ok()) return open_error(in_context(s.take_error(), "create schema"));
       }
       for (std::string pragma : {fmt::format("PRAGMA application_id={}", kApplicationId),
                                  fmt::format("PRAGMA user_version={}", kSchemaVersion)}) {
@@ -255,6 +277,21 @@ Result<Store> Store::open(const std::filesystem::path& path) {
 
   auto version = read_int("PRAGMA user_version");
   if (!version.ok()) return open_error(version.take_error());
+  if (*version == 1) {
+    // Upgrade in place: version 2 only adds tables. Another process may be upgrading too.
+    auto txn = Transaction::begin_immediate(stmts);
+    if (!txn.ok()) return open_error(txn.take_error());
+    version = read_int("PRAGMA user_version");
+    if (!version.ok()) return open_error(version.take_error());
+    if (*version == 1) {
+      Status s = exec_script(store.db_, kSchemaV2);
+      if (s.ok()) s = exec_script(store.db_, "PRAGMA user_version=2");
+      if (s.ok()) s = txn->commit();
+      if (!s.ok()) return open_error(in_context(s.take_error(), "upgrade schema 1 -> 2"));
+      log::info("store={} event=schema_upgraded from=1 to=2", p);
+      version = 2;
+    }
+  }
   if (*version > kSchemaVersion) {
     return open_error(make_error(ErrorCode::kUnsupported,
                                  "store schema version {} is newer than this ragft supports ({}); "
@@ -642,6 +679,110 @@ Result<StoreStats> Store::stats() {
   };
   auto r = body();
   if (!r.ok()) return fail(r.take_error(), "stats");
+  return r;
+}
+
+}  // namespace ragft
+
+namespace ragft {
+
+namespace {
+// The id of `model` in embedding_models, creating it when `create`; nullopt when absent.
+// A model recorded with another dimension -> kInvalidArgument.
+Result<std::optional<std::int64_t>> embedding_model_id(StatementCache& stmts, const std::string& model, int dim,
+                                                       bool create) {
+  {
+    RAGFT_TRY(Query q, stmts.query("SELECT id, dim FROM embedding_models WHERE model = ?1"));
+    q.bind_text(1, model);
+    RAGFT_TRY(bool row, q.step());
+    if (row) {
+      if (q.col_int(1) != dim) {
+        return make_error(ErrorCode::kInvalidArgument, "embedding model {} is cached with dimension {}, not {}",
+                          model, q.col_int(1), dim);
+      }
+      return std::optional<std::int64_t>(q.col_int(0));
+    }
+  }
+  if (!create) return std::optional<std::int64_t>();
+  RAGFT_TRY(Query q, stmts.query("INSERT INTO embedding_models(model, dim) VALUES (?1, ?2)"));
+  q.bind_text(1, model).bind_int(2, dim);
+  RAGFT_TRY_STATUS(q.run());
+  return std::optional<std::int64_t>(sqlite3_last_insert_rowid(stmts.db()));
+}
+}  // namespace
+
+Status Store::get_embeddings(const std::string& model, int dim, const std::vector<std::string>& text_hashes,
+                             std::vector<float>& vectors, std::vector<bool>& found) {
+  const std::size_t row_bytes = static_cast<std::size_t>(dim) * sizeof(float);
+  vectors.assign(text_hashes.size() * static_cast<std::size_t>(dim), 0.0f);
+  found.assign(text_hashes.size(), false);
+  auto body = [&]() -> Status {
+    RAGFT_TRY(std::optional<std::int64_t> id, embedding_model_id(*stmts_, model, dim, false));
+    if (!id) return ok_status();
+    for (std::size_t i = 0; i < text_hashes.size(); ++i) {
+      RAGFT_TRY(Query q, stmts_->query("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2"));
+      q.bind_int(1, *id).bind_text(2, text_hashes[i]);
+      RAGFT_TRY(bool row, q.step());
+      if (!row) continue;
+      std::string_view blob = q.col_blob(0);
+      if (blob.size() != row_bytes) {
+        return make_error(ErrorCode::kCorrupt, "cached embedding of {} has {} bytes, expected {}", text_hashes[i],
+                          blob.size(), row_bytes);
+      }
+      std::memcpy(vectors.data() + i * static_cast<std::size_t>(dim), blob.data(), row_bytes);
+      found[i] = true;
+    }
+    return ok_status();
+  };
+  Status s = body();
+  if (!s.ok()) return fail(s.take_error(), fmt::format("read cached embeddings of {}", model));
+  return s;
+}
+
+Status Store::put_embeddings(const std::string& model, int dim, const std::vector<std::string>& text_hashes,
+                             const float* vectors) {
+  if (text_hashes.empty()) return ok_status();
+  const std::size_t row_bytes = static_cast<std::size_t>(dim) * sizeof(float);
+  auto body = [&]() -> Status {
+    RAGFT_TRY(Transaction txn, Transaction::begin_immediate(*stmts_));
+    RAGFT_TRY(std::optional<std::int64_t> id, embedding_model_id(*stmts_, model, dim, true));
+    for (std::size_t i = 0; i < text_hashes.size(); ++i) {
+      RAGFT_TRY(Query q, stmts_->query("INSERT OR REPLACE INTO embeddings(model, text_hash, vector) VALUES (?1, ?2, ?3)"));
+      q.bind_int(1, *id).bind_text(2, text_hashes[i]).bind_blob(3, vectors + i * static_cast<std::size_t>(dim), row_bytes);
+      RAGFT_TRY_STATUS(q.run());
+    }
+    return txn.commit();
+  };
+  Status s = body();
+  if (!s.ok()) return fail(s.take_error(), fmt::format("cache {} embeddings of {}", text_hashes.size(), model));
+  return s;
+}
+
+Result<std::size_t> Store::forget_embeddings(const std::string& model) {
+  auto body = [&]() -> Result<std::size_t> {
+    RAGFT_TRY(Transaction txn, Transaction::begin_immediate(*stmts_));
+    std::size_t n = 0;
+    {
+      RAGFT_TRY(Query q, stmts_->query("SELECT count(*) FROM embeddings WHERE model = (SELECT id FROM embedding_models WHERE model = ?1)"));
+      q.bind_text(1, model);
+      RAGFT_TRY(bool row, q.step());
+      if (row) n = static_cast<std::size_t>(q.col_int(0));
+    }
+    {
+      RAGFT_TRY(Query q, stmts_->query("DELETE FROM embeddings WHERE model = (SELECT id FROM embedding_models WHERE model = ?1)"));
+      q.bind_text(1, model);
+      RAGFT_TRY_STATUS(q.run());
+    }
+    {
+      RAGFT_TRY(Query q, stmts_->query("DELETE FROM embedding_models WHERE model = ?1"));
+      q.bind_text(1, model);
+      RAGFT_TRY_STATUS(q.run());
+    }
+    RAGFT_TRY_STATUS(txn.commit());
+    return n;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), fmt::format("forget embeddings of {}", model));
   return r;
 }
 

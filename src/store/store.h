@@ -185,6 +185,20 @@ class Store {
   Status put_principal(const Principal& p);
   Result<std::optional<Principal>> get_principal(const std::string& tenant, const std::string& name);
 
+  // The embedding cache: vectors keyed by (model id, hash of the embedded text), so unchanged
+  // chunks are never embedded twice and a different model id never reuses a vector.
+  // Looks up `text_hashes`; found[i] says whether row i of `vectors` (resized to
+  // text_hashes.size() * dim, unfound rows zero) was filled. A cached model with another
+  // dimension -> kInvalidArgument.
+  Status get_embeddings(const std::string& model, int dim, const std::vector<std::string>& text_hashes,
+                        std::vector<float>& vectors, std::vector<bool>& found);
+  // Inserts or replaces text_hashes.size() vectors (row-major, dim floats each) in one
+  // transaction.
+  Status put_embeddings(const std::string& model, int dim, const std::vector<std::string>& text_hashes,
+                        const float* vectors);
+  // Drops every cached vector of `model`; returns how many.
+  Result<std::size_t> forget_embeddings(const std::string& model);
+
   Result<StoreStats> stats();
   const std::filesystem::path& path() const { return path_; }
 

@@ -102,7 +102,7 @@ TEST_F(StoreTest, CreatesSchemaAndReopens) {
     EXPECT_EQ(s.path(), db_path());
   }
   EXPECT_EQ(raw_sql(db_path(), "PRAGMA application_id"), std::to_string(0x52414746));
-  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "2");
   EXPECT_EQ(raw_sql(db_path(), "PRAGMA journal_mode"), "wal");
   Store s = open_store();
   auto d = s.find("default", "a");
@@ -161,10 +161,65 @@ TEST_F(StoreTest, ForeignSqliteDatabaseIsCorrupt) {
 
 TEST_F(StoreTest, NewerSchemaVersionIsUnsupported) {
   { Store s = open_store(); }
-  raw_sql(db_path(), "PRAGMA user_version=2");
+  raw_sql(db_path(), "PRAGMA user_version=3");
   auto s = Store::open(db_path());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
+}
+
+TEST_F(StoreTest, VersionOneStoreIsUpgradedInPlace) {
+  {
+    Store s = open_store();
+    ASSERT_TRUE(s.upsert(make_doc("a", "h1"), {make_chunk(0, "hello world")}).ok());
+  }
+  // What a version 1 store looks like: no embedding tables.
+  raw_sql(db_path(), "DROP TABLE embeddings");
+  raw_sql(db_path(), "DROP TABLE embedding_models");
+  raw_sql(db_path(), "PRAGMA user_version=1");
+  Store s = open_store();
+  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "2");
+  auto d = s.find("default", "a");
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(d->has_value());
+  std::vector<float> v = {1, 2};
+  EXPECT_TRUE(s.put_embeddings("m", 2, {"h"}, v.data()).ok());
+}
+
+TEST_F(StoreTest, EmbeddingCacheIsKeyedByModelAndTextHash) {
+  Store s = open_store();
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(s.put_embeddings("m1", 3, {"h1", "h2"}, a.data()).ok());
+  std::vector<float> b = {-1, -2, -3};
+  ASSERT_TRUE(s.put_embeddings("m2", 3, {"h1"}, b.data()).ok());
+
+  std::vector<float> out;
+  std::vector<bool> found;
+  ASSERT_TRUE(s.get_embeddings("m1", 3, {"h2", "h3", "h1"}, out, found).ok());
+  EXPECT_EQ(found, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(out, (std::vector<float>{4, 5, 6, 0, 0, 0, 1, 2, 3}));
+  ASSERT_TRUE(s.get_embeddings("m2", 3, {"h1", "h2"}, out, found).ok());
+  EXPECT_EQ(found, (std::vector<bool>{true, false}));
+  EXPECT_EQ(out[0], -1);
+  ASSERT_TRUE(s.get_embeddings("unknown", 3, {"h1"}, out, found).ok());
+  EXPECT_EQ(found, (std::vector<bool>{false}));
+
+  // Replacing a vector; another dimension for the same model is refused.
+  std::vector<float> c = {7, 8, 9};
+  ASSERT_TRUE(s.put_embeddings("m1", 3, {"h1"}, c.data()).ok());
+  ASSERT_TRUE(s.get_embeddings("m1", 3, {"h1"}, out, found).ok());
+  EXPECT_EQ(out, (std::vector<float>{7, 8, 9}));
+  auto bad = s.get_embeddings("m1", 4, {"h1"}, out, found);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(s.put_embeddings("m1", 2, {"h9"}, c.data()).ok());
+
+  auto n = s.forget_embeddings("m1");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  ASSERT_TRUE(s.get_embeddings("m1", 3, {"h1", "h2"}, out, found).ok());
+  EXPECT_EQ(found, (std::vector<bool>{false, false}));
+  ASSERT_TRUE(s.get_embeddings("m2", 3, {"h1"}, out, found).ok());
+  EXPECT_EQ(found, (std::vector<bool>{true}));
 }
 
 TEST_F(StoreTest, MissingDirectoryIsIo) {
