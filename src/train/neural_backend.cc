@@ -58,4 +58,10 @@ Result<const NeuralBackend*> neural_backend() {
   return backend;
 }
 
+Result<std::unique_ptr<Embedder>> make_bert_embedder(std::string_view config) {
+  RAGFT_TRY(BertEmbedderOptions options, BertEmbedderOptions::parse(config));
+  RAGFT_TRY(const NeuralBackend* backend, neural_backend());
+  return backend->load_bert_embedder(options);
+}
+
 }  // namespace ragft

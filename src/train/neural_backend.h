@@ -4,15 +4,18 @@
 // index` and the other commands that never touch a neural model must not pay.
 //
 // Torch-free code reaches those models only through this table. The classes themselves
-// (neural_classifier.h, encoder_classifier.h, neural_tagger.h) are defined in the library;
-// code linked against it (its tests) may use them directly.
+// (neural_classifier.h, encoder_classifier.h, neural_tagger.h, embed/torch/bert_embedder.h) are
+// defined in the library; code linked against it (its tests) may use them directly.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "embed/bert_embedder_options.h"
+#include "embed/embedder.h"
 #include "train/classifier.h"
 #include "train/encoder_classifier.h"
 #include "train/extractor.h"
@@ -21,7 +24,7 @@
 
 namespace ragft {
 
-inline constexpr int kNeuralBackendAbi = 1;
+inline constexpr int kNeuralBackendAbi = 2;
 
 struct NeuralBackend {
   int abi = kNeuralBackendAbi;
@@ -35,6 +38,8 @@ struct NeuralBackend {
                                                      const std::vector<TaggedSentence>& validation,
                                                      const NeuralTaggerOptions&, const NeuralTaggerHooks&) = nullptr;
   Result<std::unique_ptr<Extractor>> (*load_tagger)(const std::filesystem::path&, const ModelManifest&) = nullptr;
+  // Since abi 2.
+  Result<std::unique_ptr<Embedder>> (*load_bert_embedder)(const BertEmbedderOptions&) = nullptr;
 };
 
 // The library's table, loading it on the first call (thread-safe): RAGFT_TORCH_LIB if set, else
@@ -42,6 +47,12 @@ struct NeuralBackend {
 // without libtorch, or a missing library -> kUnsupported saying so; an incompatible library
 // -> kUnsupported naming both versions.
 Result<const NeuralBackend*> neural_backend();
+
+// The BERT checkpoint embedder for a "bert:path=DIR,..." config string
+// (embed/bert_embedder_options.h, embed/torch/bert_embedder.h): bad options -> kInvalidArgument,
+// no libtorch -> kUnsupported (as neural_backend()), then the loader's errors (a missing
+// checkpoint -> kNotFound).
+Result<std::unique_ptr<Embedder>> make_bert_embedder(std::string_view config);
 
 }  // namespace ragft
 

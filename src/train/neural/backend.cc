@@ -2,6 +2,8 @@
 // libtorch contenders (train/neural_backend.h).
 #include "train/neural_backend.h"
 
+#include "embed/torch/bert_embedder.h"
+
 namespace ragft {
 namespace {
 
@@ -32,6 +34,7 @@ const NeuralBackend kBackend = [] {
   b.load_tagger = [](const std::filesystem::path& d, const ModelManifest& m) {
     return up<NeuralTagger, Extractor>(NeuralTagger::load(d, m));
   };
+  b.load_bert_embedder = [](const BertEmbedderOptions& o) { return up<BertEmbedder, Embedder>(BertEmbedder::load(o)); };
   return b;
 }();
 
