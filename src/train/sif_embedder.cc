@@ -340,6 +340,11 @@ Result<std::unique_ptr<SifEmbedder>> SifEmbedder::train(const std::vector<std::s
   return e;
 }
 
+Status SifEmbedder::embed(const std::vector<std::string>& texts, EmbedRole /*role*/, std::vector<float>& out) {
+  embed_batch(texts, out);
+  return ok_status();
+}
+
 std::string SifEmbedder::model_id() const {
   std::string data = train_hash_;
   data.append(reinterpret_cast<const char*>(pc_.data()), pc_.size() * sizeof(float));

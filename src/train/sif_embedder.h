@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "embed/embedder.h"
 
 namespace fasttext {
 class FastText;
@@ -63,10 +64,11 @@ struct SifOptions {
 inline double sif_weight(double a, double p) { return a / (a + p); }
 
 // Immutable after train()/load(); embed() and embed_batch() are thread-safe (the analyzer is
-// guarded by a mutex).
-class SifEmbedder {
+// guarded by a mutex). As an Embedder its config is "sif:..." (SifOptions) and queries and
+// documents are embedded alike.
+class SifEmbedder final : public Embedder {
  public:
-  ~SifEmbedder();
+  ~SifEmbedder() override;
 
   // Trains word vectors on `texts` (skipgram), counts word frequencies over them and computes
   // the first principal component of the SIF-weighted text vectors (power iteration over at
@@ -74,7 +76,7 @@ class SifEmbedder {
   // kInvalidArgument; bad options -> kInvalidArgument.
   static Result<std::unique_ptr<SifEmbedder>> train(const std::vector<std::string>& texts, const SifOptions& o);
 
-  int dim() const { return dim_; }
+  int dim() const override { return dim_; }
   const SifOptions& options() const { return options_; }
   // The removed direction (unit length; zero when the training texts had no vectors).
   const std::vector<float>& pc() const { return pc_; }
@@ -89,7 +91,9 @@ class SifEmbedder {
 
   // Stable id for embedding caches: "<config>@<32 hex digits>", the hash covering the training
   // texts' content hash and the principal component.
-  std::string model_id() const;
+  std::string model_id() const override;
+  std::string config() const override { return options_.to_config(); }
+  Status embed(const std::vector<std::string>& texts, EmbedRole role, std::vector<float>& out) override;
 
   Status save(const std::filesystem::path& dir) const;
   // Missing or damaged files -> kCorrupt naming the file.

@@ -1,0 +1,89 @@
+#include "train/embedders.h"
+
+#include <fmt/format.h>
+
+#include "core/hash.h"
+#include "core/log.h"
+#include "embed/openai_embedder.h"
+#include "train/ict_embedder.h"
+#include "train/neural_backend.h"
+#include "train/sif_embedder.h"
+
+namespace ragft {
+
+namespace {
+std::string_view kind_of(std::string_view config) { return config.substr(0, config.find(':')); }
+
+Error unknown_kind(std::string_view config) {
+  return make_error(ErrorCode::kInvalidArgument,
+                    "embedder '{}': unknown kind '{}' (use ict, sif, bert:path=DIR or "
+                    "openai:url=URL,model=NAME)",
+                    config, kind_of(config));
+}
+
+// A model trained on the corpus: loaded from its directory under context.model_dir (one per
+// config), else trained on context.training_texts and saved there.
+template <class Model, class Options>
+Result<std::unique_ptr<Embedder>> trained_on_corpus(std::string_view kind, const Options& options,
+                                                    const EmbedderContext& context) {
+  const std::string config = options.to_config();
+  if (context.model_dir.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "embedder {} needs a model directory to keep its trained model",
+                      config);
+  }
+  const std::filesystem::path dir = context.model_dir / fmt::format("{}-{}", kind, content_hash(config).substr(0, 16));
+  if (std::filesystem::exists(dir / fmt::format("{}.json", kind))) {
+    auto loaded = Model::load(dir);
+    if (loaded.ok() && (*loaded)->config() == config) return std::unique_ptr<Embedder>(std::move(*loaded));
+    log::warn("event=embedder_retrain dir={} reason=\"{}\"", dir.string(),
+              loaded.ok() ? "config differs" : loaded.error().message);
+  }
+  if (!context.training_texts) {
+    return make_error(ErrorCode::kInvalidArgument, "embedder {} has no trained model in {} and no texts to train on",
+                      config, dir.string());
+  }
+  RAGFT_TRY(std::vector<std::string> texts, context.training_texts());
+  log::info("event=embedder_train kind={} texts={}", kind, texts.size());
+  RAGFT_TRY(std::unique_ptr<Model> trained, Model::train(texts, options));
+  RAGFT_TRY_STATUS(trained->save(dir));
+  return std::unique_ptr<Embedder>(std::move(trained));
+}
+}  // namespace
+
+Result<std::string> canonical_embedder_config(std::string_view config) {
+  const std::string_view kind = kind_of(config);
+  if (kind == "sif") {
+    RAGFT_TRY(SifOptions o, SifOptions::parse(config));
+    return o.to_config();
+  }
+  if (kind == "ict") {
+    RAGFT_TRY(IctOptions o, IctOptions::parse(config));
+    return o.to_config();
+  }
+  if (kind == "openai") {
+    RAGFT_TRY(OpenAiEmbedderOptions o, OpenAiEmbedderOptions::parse(config));
+    return o.to_config();
+  }
+  if (kind == "bert") {
+    RAGFT_TRY(BertEmbedderOptions o, BertEmbedderOptions::parse(config));
+    return o.to_config();
+  }
+  return unknown_kind(config);
+}
+
+Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const EmbedderContext& context) {
+  const std::string_view kind = kind_of(config);
+  if (kind == "sif") {
+    RAGFT_TRY(SifOptions o, SifOptions::parse(config));
+    return trained_on_corpus<SifEmbedder>("sif", o, context);
+  }
+  if (kind == "ict") {
+    RAGFT_TRY(IctOptions o, IctOptions::parse(config));
+    return trained_on_corpus<IctEmbedder>("ict", o, context);
+  }
+  if (kind == "openai") return make_openai_embedder(config);
+  if (kind == "bert") return make_bert_embedder(config);
+  return unknown_kind(config);
+}
+
+}  // namespace ragft
