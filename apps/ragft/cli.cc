@@ -13,6 +13,7 @@ Result<WorkspaceOptions> workspace_options(const Globals& g) {
   if (!g.analyzer_config.empty()) {
     RAGFT_TRY(o.analyzer, AnalyzerOptions::parse(g.analyzer_config));
   }
+  if (!g.embedder.empty()) o.dense = DenseOptions{g.embedder, g.vectors};
   if (stderr_is_tty()) {
     o.on_catch_up_progress = [](std::size_t done, std::size_t total) {
       progress_bar(done, total, 0, "changes");
@@ -26,6 +27,14 @@ Result<Workspace> open_workspace(const Globals& g, const std::filesystem::path& 
   auto ws = Workspace::open(dir.empty() ? std::filesystem::path(g.data_dir) : dir, o);
   if (stderr_is_tty()) progress_done();
   return ws;
+}
+
+void add_dense_options(CLI::App* cmd, Globals& g) {
+  cmd->add_option("--embedder", g.embedder,
+                  "Keep a dense index with this embedder: sif (trained on the corpus), "
+                  "bert:path=DIR, openai:url=URL,model=NAME; recorded in the workspace");
+  cmd->add_option("--vectors", g.vectors, "Vector index: flat (exact) or hnsw[:m=32,efc=80,efs=128]")
+      ->capture_default_str();
 }
 
 int report(const Error& e) {

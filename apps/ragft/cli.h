@@ -20,6 +20,9 @@ struct Globals {
   bool json = false;     // --json: machine-readable stdout
   std::string bm25_config = Bm25Options{}.to_config();
   std::string analyzer_config;  // empty: AnalyzerOptions defaults
+  // Set by `index --embedder` / `eval retrieval --embedder`: configure the dense index.
+  std::string embedder;
+  std::string vectors = DenseOptions{}.vectors;
 };
 
 // Each subcommand registers itself; its callback sets `exit_code`.
@@ -56,12 +59,23 @@ void progress_done();
 // Draws training progress (epoch, step, loss, ETA) on stderr when it is a terminal.
 void train_progress_bar(const TrainProgress& p);
 
-// Options shared by search and ask: --tenant, --as, --where key=value.
+// Hybrid fusion unless --fusion says otherwise: chosen on SciFact *train* queries with the ict
+// embedder (weights 0.5..0.9 and RRF compared; docs/benchmarks.md). RRF (rrf:k=60) trailed
+// BM25 alone there, because the corpus-trained dense list is much weaker than BM25's.
+inline constexpr const char* kDefaultHybridFusion = "weighted:w=0.8|0.2";
+
+// Options shared by search and ask: --tenant, --as, --where key=value, and the retrieval mode
+// (--mode, --fusion, --candidates).
 struct FilterArgs {
   std::string tenant = "default";
   std::string principal;
   std::vector<std::string> where;
+  std::string mode = "bm25";
+  std::string fusion = kDefaultHybridFusion;
+  std::size_t candidates = 100;
 };
+// --embedder and --vectors, bound to the globals.
+void add_dense_options(CLI::App* cmd, Globals& g);
 void add_filter_options(CLI::App* cmd, FilterArgs& f);
 Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f);
 

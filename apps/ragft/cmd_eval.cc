@@ -25,6 +25,9 @@ struct EvalArgs {
   std::string chunk = ChunkerOptions{}.to_config();
   std::size_t depth = 100;
   int repeat = 3;
+  std::string mode = "bm25";
+  std::string fusion = kDefaultHybridFusion;
+  std::size_t candidates = 100;
 };
 
 int run_eval(const Globals& g, const EvalArgs& a) {
@@ -34,6 +37,10 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   if (!queries.ok()) return report(queries.error());
   auto qrels = read_qrels(a.qrels);
   if (!qrels.ok()) return report(qrels.error());
+  auto mode = parse_search_mode(a.mode);
+  if (!mode.ok()) return report(mode.error());
+  auto fusion = FusionOptions::parse(a.fusion);
+  if (!fusion.ok()) return report(fusion.error());
 
   // One cached workspace per (corpus, chunker, analyzer): re-runs only re-check the files.
   std::filesystem::path dir = a.workspace;
@@ -67,11 +74,24 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   Run run;
   std::vector<double> latencies_ms;
   FilterSpec all;
+  SearchRequest request;
+  request.mode = *mode;
+  request.fusion = *fusion;
+  request.candidates = a.candidates;
   for (const QueryRecord& q : *queries) {
     if (!qrels->count(q.id)) continue;
-    AnalyzedQuery aq = analyze_query(ws->analyzer(), q.text);
+    request.query = q.text;
     // Documents are ranked by their best chunk; fetch extra chunks so `depth` documents remain.
-    std::vector<ScoredChunk> hits = ws->index().search(aq.terms, a.depth * 3, all);
+    request.k = a.depth * 3;
+    auto ranked = rank_chunks(*ws, request, all);
+    if (!ranked.ok()) {
+      // A query without searchable words ranks nothing under BM25; any other failure stops.
+      if (ranked.error().code != ErrorCode::kInvalidArgument || request.mode != SearchMode::kBm25) {
+        return report(ranked.error());
+      }
+      ranked = std::vector<ScoredChunk>{};
+    }
+    const std::vector<ScoredChunk>& hits = *ranked;
     std::vector<RunEntry>& entries = run[q.id];
     std::unordered_map<std::string, std::size_t> seen;
     for (const ScoredChunk& h : hits) {
@@ -83,13 +103,15 @@ int run_eval(const Globals& g, const EvalArgs& a) {
       entries.push_back({doc, h.score});
       if (entries.size() >= a.depth) break;
     }
+    request.k = 10;
     for (int r = 0; r < a.repeat; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      AnalyzedQuery tq = analyze_query(ws->analyzer(), q.text);
-      auto top = ws->index().search(tq.terms, 10, all);
+      auto top = rank_chunks(*ws, request, all);
       auto t1 = std::chrono::steady_clock::now();
       latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      if (top.size() > 10) return report(make_error(ErrorCode::kInternal, "top-10 returned {}", top.size()));
+      if (top.ok() && top->size() > 10) {
+        return report(make_error(ErrorCode::kInternal, "top-10 returned {}", top->size()));
+      }
     }
   }
   EvalResult result = evaluate(run, *qrels);
@@ -118,15 +140,21 @@ int run_eval(const Globals& g, const EvalArgs& a) {
                             {"p95_ms", percentile(latencies_ms, 0.95)},
                             {"p99_ms", percentile(latencies_ms, 0.99)}};
   IndexStats is = ws->index().stats();
+  nlohmann::json config = {{"bm25", ws->index().options().to_config()},
+                           {"analyzer", ws->analyzer().options().to_config()},
+                           {"chunker", chunker->to_config()}};
+  if (*mode != SearchMode::kBm25) config["dense"] = ws->dense()->config();
+  if (*mode == SearchMode::kHybrid) config["fusion"] = fusion->to_config();
   if (g.json) {
     nlohmann::json out = {{"metrics", metrics},
                           {"queries", result.queries},
                           {"latency", latency},
-                          {"config", {{"bm25", ws->index().options().to_config()},
-                                      {"analyzer", ws->analyzer().options().to_config()},
-                                      {"chunker", chunker->to_config()}}},
+                          {"mode", a.mode},
+                          {"config", config},
                           {"index", {{"chunks", is.live_chunks}, {"bytes", is.bytes_on_disk},
-                                     {"segments", is.segments}, {"build_seconds", caught->seconds}}},
+                                     {"segments", is.segments}, {"build_seconds", caught->seconds},
+                                     {"dense_seconds", caught->dense_seconds},
+                                     {"dense_embedded", caught->dense_embedded}}},
                           {"workspace", dir.string()}};
     fmt::print("{}\n", out.dump());
     return 0;
@@ -138,8 +166,8 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   fmt::print("top-10 latency: p50 {:.3f} ms, p95 {:.3f} ms, p99 {:.3f} ms ({} samples, single thread)\n",
              latency["p50_ms"].get<double>(), latency["p95_ms"].get<double>(), latency["p99_ms"].get<double>(),
              latencies_ms.size());
-  fmt::print("config: {} {} {}\n", ws->index().options().to_config(), ws->analyzer().options().to_config(),
-             chunker->to_config());
+  fmt::print("mode: {}\n", a.mode);
+  for (const auto& [key, value] : config.items()) fmt::print("{}: {}\n", key, value.get<std::string>());
   return 0;
 }
 }  // namespace
@@ -162,6 +190,11 @@ void register_eval(CLI::App& app, Globals& g, int& exit_code) {
       ->check(CLI::Range(1, 10000));
   cmd->add_option("--repeat", a->repeat, "Timed top-10 repetitions per query")->capture_default_str()
       ->check(CLI::Range(0, 100));
+  cmd->add_option("--mode", a->mode, "Retrieval: bm25, dense or hybrid (dense needs --embedder)")->capture_default_str();
+  cmd->add_option("--fusion", a->fusion, "Hybrid fusion: rrf:k=60 or weighted:w=BM25|DENSE")->capture_default_str();
+  cmd->add_option("--candidates", a->candidates, "Hybrid: candidates taken from each list")->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  add_dense_options(cmd, g);
   cmd->callback([&g, &exit_code, a] { exit_code = run_eval(g, *a); });
   register_eval_classify(eval, g, exit_code);
   register_eval_extract(eval, g, exit_code);

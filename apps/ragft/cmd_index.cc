@@ -61,6 +61,13 @@ int run_index(const Globals& g, const IndexArgs& a) {
                         {"sync_seconds", s.seconds}, {"failures", s.failures},
                         {"index", {{"chunks_added", c.chunks_added}, {"chunks_removed", c.chunks_removed},
                                    {"seconds", c.seconds}, {"rebuilt", c.rebuilt}}},
+                        {"dense", ws->dense() == nullptr
+                                      ? nlohmann::json(nullptr)
+                                      : nlohmann::json{{"config", ws->dense()->config()},
+                                                       {"vectors", ws->dense()->vectors().size()},
+                                                       {"embedded", c.dense_embedded},
+                                                       {"cache_hits", c.dense_cache_hits},
+                                                       {"seconds", c.dense_seconds}}},
                         {"chunker", o.chunker.to_config()}};
     fmt::print("{}\n", j.dump());
   }
@@ -69,6 +76,10 @@ int run_index(const Globals& g, const IndexArgs& a) {
              "in {:.2f}s; index +{} -{} chunks in {:.2f}s\n",
              s.added, s.changed, s.unchanged, s.removed, s.failed, s.files, s.skipped, s.seconds,
              c.chunks_added, c.chunks_removed, c.seconds);
+  if (ws->dense() != nullptr && c.dense_changes > 0) {
+    fmt::print(stderr, "dense: {} chunks embedded, {} from the cache, {} vectors ({}) in {:.2f}s\n", c.dense_embedded,
+               c.dense_cache_hits, ws->dense()->vectors().size(), ws->dense()->config(), c.dense_seconds);
+  }
   return 0;
 }
 }  // namespace
@@ -89,6 +100,7 @@ void register_index(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--csv-id", a->csv_id, "CSV id column")->capture_default_str();
   cmd->add_option("--csv-text", a->csv_text, "CSV text column")->capture_default_str();
   cmd->add_option("--csv-title", a->csv_title, "CSV title column")->capture_default_str();
+  add_dense_options(cmd, g);
   cmd->add_flag("--acks", a->acks, "Print 'ack ID' on stdout as each document becomes durable");
   cmd->callback([&g, &exit_code, a] { exit_code = run_index(g, *a); });
 }

@@ -10,6 +10,11 @@ void add_filter_options(CLI::App* cmd, FilterArgs& f) {
   cmd->add_option("--tenant", f.tenant, "Tenant to search")->capture_default_str();
   cmd->add_option("--as", f.principal, "Search as this principal (only documents its groups may read)");
   cmd->add_option("--where", f.where, "Metadata equality filter key=value (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--mode", f.mode, "Retrieval: bm25, dense or hybrid (dense needs `ragft index --embedder`)")
+      ->capture_default_str();
+  cmd->add_option("--fusion", f.fusion, "Hybrid fusion: rrf:k=60 or weighted:w=BM25|DENSE")->capture_default_str();
+  cmd->add_option("--candidates", f.candidates, "Hybrid: candidates taken from each list")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
 }
 
 Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f) {
@@ -18,6 +23,9 @@ Result<SearchRequest> make_request(const std::string& query, std::size_t k, cons
   r.k = k;
   r.tenant = f.tenant;
   if (!f.principal.empty()) r.principal = f.principal;
+  RAGFT_TRY(r.mode, parse_search_mode(f.mode));
+  RAGFT_TRY(r.fusion, FusionOptions::parse(f.fusion));
+  r.candidates = f.candidates;
   for (const auto& w : f.where) {
     auto eq = w.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -52,8 +60,10 @@ int run_search(const Globals& g, const SearchArgs& a) {
   auto hits = search(*ws, *req);
   if (!hits.ok()) return report(hits.error());
   if (g.json) {
-    nlohmann::json out = {{"query", a.query}, {"bm25", ws->index().options().to_config()},
-                          {"hits", nlohmann::json::array()}};
+    nlohmann::json out = {{"query", a.query}, {"mode", search_mode_name(req->mode)},
+                          {"bm25", ws->index().options().to_config()}, {"hits", nlohmann::json::array()}};
+    if (req->mode != SearchMode::kBm25) out["dense"] = ws->dense()->config();
+    if (req->mode == SearchMode::kHybrid) out["fusion"] = req->fusion.to_config();
     for (const auto& h : *hits) out["hits"].push_back(hit_json(h));
     fmt::print("{}\n", out.dump());
     return 0;
@@ -70,7 +80,7 @@ int run_search(const Globals& g, const SearchArgs& a) {
 
 void register_search(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<SearchArgs>();
-  CLI::App* cmd = app.add_subcommand("search", "Ranked chunks for a query (BM25)");
+  CLI::App* cmd = app.add_subcommand("search", "Ranked chunks for a query (BM25, dense or hybrid)");
   cmd->add_option("query", a->query, "The query")->required();
   cmd->add_option("-k", a->k, "Number of results")->capture_default_str()->check(CLI::Range(1, 10000));
   add_filter_options(cmd, a->filter);

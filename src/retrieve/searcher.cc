@@ -103,15 +103,50 @@ void highlight(Analyzer& analyzer, const std::unordered_set<std::string>& query_
 
 }  // namespace
 
+Result<SearchMode> parse_search_mode(std::string_view name) {
+  if (name == "bm25") return SearchMode::kBm25;
+  if (name == "dense") return SearchMode::kDense;
+  if (name == "hybrid") return SearchMode::kHybrid;
+  return make_error(ErrorCode::kInvalidArgument, "search mode '{}' is unknown (use bm25, dense or hybrid)", name);
+}
+
+const char* search_mode_name(SearchMode mode) {
+  switch (mode) {
+    case SearchMode::kBm25: return "bm25";
+    case SearchMode::kDense: return "dense";
+    case SearchMode::kHybrid: return "hybrid";
+  }
+  return "?";
+}
+
+Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest& request, const FilterSpec& filter) {
+  AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
+  if (request.mode == SearchMode::kBm25) {
+    if (q.terms.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "query \"{}\" has no searchable words (only stopwords or punctuation)",
+                        request.query);
+    }
+    return ws.index().search(q.terms, request.k, filter);
+  }
+  if (ws.dense() == nullptr) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "search mode {} needs a dense index, and workspace {} has none; build one with "
+                      "`ragft index --embedder sif` (or another embedder config)",
+                      search_mode_name(request.mode), ws.dir().string());
+  }
+  if (request.mode == SearchMode::kDense) return ws.dense()->search(request.query, request.k, filter);
+  const std::size_t depth = std::max(request.k, request.candidates);
+  std::vector<std::vector<ScoredChunk>> lists(2);
+  if (!q.terms.empty()) lists[0] = ws.index().search(q.terms, depth, filter);
+  RAGFT_TRY(lists[1], ws.dense()->search(request.query, depth, filter));
+  return fuse(lists, request.fusion, request.k);
+}
+
 Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& request) {
   AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
-  if (q.terms.empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "query \"{}\" has no searchable words (only stopwords or punctuation)",
-                      request.query);
-  }
   RAGFT_TRY(FilterSpec filter, make_filter(ws.store(), request));
-  std::vector<ScoredChunk> scored = ws.index().search(q.terms, request.k, filter);
+  RAGFT_TRY(std::vector<ScoredChunk> scored, rank_chunks(ws, request, filter));
   std::unordered_set<std::string> query_terms;
   for (auto& t : q.terms) query_terms.insert(t.term);
 

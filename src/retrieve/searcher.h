@@ -1,6 +1,6 @@
-// Lexical retrieval over a Workspace: analyses the query, resolves the principal to an ACL
-// filter, searches the BM25 index (filters applied inside the index) and joins hits with the
-// store (document id, title, offsets) and a highlighted snippet.
+// Retrieval over a Workspace: resolves the principal to an ACL filter, ranks chunks by BM25, by
+// dense similarity, or by both fused (filters applied inside each index, never after), and joins
+// hits with the store (document id, title, offsets) and a highlighted snippet.
 #pragma once
 
 #include <optional>
@@ -8,9 +8,16 @@
 #include <vector>
 
 #include "core/result.h"
+#include "retrieve/fusion.h"
 #include "retrieve/workspace.h"
 
 namespace ragft {
+
+enum class SearchMode { kBm25, kDense, kHybrid };
+
+// "bm25", "dense", "hybrid"; anything else -> kInvalidArgument listing them.
+Result<SearchMode> parse_search_mode(std::string_view name);
+const char* search_mode_name(SearchMode mode);
 
 struct SearchRequest {
   std::string query;
@@ -22,6 +29,12 @@ struct SearchRequest {
   // Metadata equality filters (all must hold).
   std::vector<std::pair<std::string, std::string>> metadata;
   std::size_t snippet_chars = 240;
+  // kDense and kHybrid need the workspace's dense index.
+  SearchMode mode = SearchMode::kBm25;
+  // Hybrid: how the BM25 and dense lists are fused (weights in that order), and how many
+  // candidates each list contributes (at least k).
+  FusionOptions fusion;
+  std::size_t candidates = 100;
 };
 
 struct Highlight {
@@ -54,7 +67,12 @@ AnalyzedQuery analyze_query(Analyzer& analyzer, std::string_view text);
 // Resolves tenant/principal/metadata into a FilterSpec for the index.
 Result<FilterSpec> make_filter(Store& store, const SearchRequest& request);
 
-// Top-k chunks with store details. A query with no searchable terms -> kInvalidArgument.
+// The ranked chunks of `request` (mode, k, fusion) under `filter`, without store details.
+// BM25 with a query of no searchable terms -> kInvalidArgument; dense or hybrid without a dense
+// index -> kInvalidArgument saying how to build one.
+Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest& request, const FilterSpec& filter);
+
+// Top-k chunks with store details.
 Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& request);
 
 }  // namespace ragft

@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <unordered_map>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "core/env.h"
 #include "core/log.h"
@@ -66,6 +69,56 @@ Status check_analyzer_config(const fs::path& dir, const AnalyzerOptions& options
   }
   return ok_status();
 }
+struct ChangeWalk {
+  std::size_t changes = 0, added = 0, removed = 0;
+};
+
+// Applies the change-log entries in (from, last] to an index, in batches: first the chunks each
+// entry removed, then the current chunks of every document the batch touched that the index
+// lacks; then sink.commit(seq of the batch's last entry). `Sink` has bool has(ChunkId),
+// Status drop(ChunkId), put(doc, chunk, attrs) and Status commit(Seq).
+template <class Sink>
+Result<ChangeWalk> walk_changes(Store& store, Seq from, Seq last, Sink& sink,
+                                const std::function<void(std::size_t)>& on_batch) {
+  ChangeWalk walk;
+  std::unordered_set<ChunkId> added;  // put in this batch, not yet committed
+  Seq applied = from;
+  while (applied < last) {
+    RAGFT_TRY(std::vector<Change> changes, store.changes_since(applied, kChangeBatch));
+    if (changes.empty()) break;
+    std::vector<DocId> touched;
+    std::unordered_set<DocId> seen;
+    for (const Change& c : changes) {
+      for (ChunkId id : c.removed_chunks) {
+        if (sink.has(id) || added.count(id)) {
+          RAGFT_TRY_STATUS(sink.drop(id));
+          added.erase(id);
+          ++walk.removed;
+        }
+      }
+      if (c.op == ChangeOp::kUpsert && seen.insert(c.doc_id).second) touched.push_back(c.doc_id);
+    }
+    for (DocId doc_id : touched) {
+      RAGFT_TRY(std::optional<DocumentRecord> doc, store.get(doc_id));
+      if (!doc) continue;  // deleted by a later change
+      RAGFT_TRY(std::vector<ChunkRecord> chunks, store.chunks_of(doc_id));
+      ChunkAttrs attrs{doc->tenant, doc->acl};
+      for (const ChunkRecord& chunk : chunks) {
+        if (sink.has(chunk.id) || added.count(chunk.id)) continue;
+        sink.put(*doc, chunk, attrs);
+        added.insert(chunk.id);
+        ++walk.added;
+      }
+    }
+    applied = changes.back().seq;
+    walk.changes += changes.size();
+    RAGFT_TRY_STATUS(sink.commit(applied));
+    added.clear();
+    if (on_batch) on_batch(walk.changes);
+  }
+  return walk;
+}
+
 }  // namespace
 
 Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& options) {
@@ -81,6 +134,7 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
   RAGFT_TRY(Analyzer analyzer, Analyzer::create(options.analyzer));
   ws.analyzer_ = std::make_unique<Analyzer>(std::move(analyzer));
 
+  RAGFT_TRY_STATUS(ws.read_dense_config_locked());
   auto caught = ws.catch_up_locked();
   if (!caught.ok()) return caught.take_error();
   return ws;
@@ -139,48 +193,120 @@ Result<CatchUpSummary> Workspace::catch_up_locked() {
     applied = 0;
     summary.rebuilt = true;
   }
-  std::size_t total = static_cast<std::size_t>(last - applied);
-  std::vector<std::string> terms;
-  std::unordered_set<ChunkId> added;
-  while (applied < last) {
-    RAGFT_TRY(std::vector<Change> changes, store_->changes_since(applied, kChangeBatch));
-    if (changes.empty()) break;
-    // Removals first, then the current chunks of every touched document (in log order).
-    std::vector<DocId> touched;
-    std::unordered_set<DocId> seen;
-    for (const Change& c : changes) {
-      for (ChunkId id : c.removed_chunks) {
-        if (index_->contains(id) || added.count(id)) {
-          index_->remove(id);
-          added.erase(id);
-          ++summary.chunks_removed;
-        }
-      }
-      if (c.op == ChangeOp::kUpsert && seen.insert(c.doc_id).second) touched.push_back(c.doc_id);
+  struct LexicalSink {
+    Workspace& ws;
+    std::vector<std::string> terms;
+    bool has(ChunkId id) const { return ws.index_->contains(id); }
+    Status drop(ChunkId id) {
+      ws.index_->remove(id);
+      return ok_status();
     }
-    for (DocId doc_id : touched) {
-      RAGFT_TRY(std::optional<DocumentRecord> doc, store_->get(doc_id));
-      if (!doc) continue;  // deleted by a later change
-      RAGFT_TRY(std::vector<ChunkRecord> chunks, store_->chunks_of(doc_id));
-      ChunkAttrs attrs{doc->tenant, doc->acl};
-      for (const ChunkRecord& chunk : chunks) {
-        if (index_->contains(chunk.id) || added.count(chunk.id)) continue;
-        chunk_terms(doc->title, chunk.text, terms);
-        index_->add(chunk.id, attrs, terms);
-        added.insert(chunk.id);
-        ++summary.chunks_added;
-      }
+    void put(const DocumentRecord& doc, const ChunkRecord& chunk, const ChunkAttrs& attrs) {
+      ws.chunk_terms(doc.title, chunk.text, terms);
+      ws.index_->add(chunk.id, attrs, terms);
     }
-    applied = changes.back().seq;
-    summary.changes += changes.size();
-    RAGFT_TRY_STATUS(index_->commit(applied));
-    added.clear();
-    if (options_.on_catch_up_progress) options_.on_catch_up_progress(summary.changes, total);
-  }
+    Status commit(Seq seq) { return ws.index_->commit(seq); }
+  } lexical{*this, {}};
+  const std::size_t total = static_cast<std::size_t>(last - applied);
+  RAGFT_TRY(ChangeWalk walk, walk_changes(*store_, applied, last, lexical, [&](std::size_t done) {
+    if (options_.on_catch_up_progress) options_.on_catch_up_progress(done, total);
+  }));
+  summary.changes = walk.changes;
+  summary.chunks_added = walk.added;
+  summary.chunks_removed = walk.removed;
   if (summary.changes > 0) RAGFT_TRY_STATUS(index_->merge(8));
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  RAGFT_TRY_STATUS(catch_up_dense_locked(last, summary));
   last_catch_up_ = summary;
   return summary;
+}
+
+Status Workspace::read_dense_config_locked() {
+  const fs::path conf = dir_ / "dense.json";
+  if (options_.dense) {
+    nlohmann::json j = {{"embedder", options_.dense->embedder}, {"vectors", options_.dense->vectors}};
+    auto have = Env::posix().read_file(conf);
+    if (!have.ok() || nlohmann::json::parse(*have, nullptr, false) != j) {
+      RAGFT_TRY_STATUS(Env::posix().write_file_atomic(conf, j.dump(1) + "\n"));
+    }
+    dense_options_ = options_.dense;
+    return ok_status();
+  }
+  auto have = Env::posix().read_file(conf);
+  if (!have.ok()) {
+    if (have.error().code == ErrorCode::kNotFound) return ok_status();
+    return have.take_error();
+  }
+  auto j = nlohmann::json::parse(*have, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("embedder") || !j["embedder"].is_string() ||
+      !j.contains("vectors") || !j["vectors"].is_string()) {
+    return make_error(ErrorCode::kCorrupt, "{} is damaged; configure the dense index again with "
+                      "`ragft index --embedder CONFIG`", conf.string());
+  }
+  dense_options_ = DenseOptions{};
+  dense_options_->embedder = j["embedder"].get<std::string>();
+  dense_options_->vectors = j["vectors"].get<std::string>();
+  return ok_status();
+}
+
+Status Workspace::open_dense_locked() {
+  EmbedderContext context;
+  context.model_dir = dir_ / "index" / "dense" / "models";
+  context.training_texts = [this]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> texts;
+    std::unordered_map<DocId, std::string> titles;
+    RAGFT_TRY_STATUS(store_->for_each_chunk([&](const ChunkRecord& c, const ChunkAccess&) -> Status {
+      auto it = titles.find(c.doc_id);
+      if (it == titles.end()) {
+        RAGFT_TRY(std::optional<DocumentRecord> doc, store_->get(c.doc_id));
+        it = titles.emplace(c.doc_id, doc ? doc->title : std::string()).first;
+      }
+      texts.push_back(dense_text(it->second, c.text));
+      return ok_status();
+    }));
+    return texts;
+  };
+  RAGFT_TRY(DenseIndex dense, DenseIndex::open(dir_ / "index" / "dense", *dense_options_, std::move(context)));
+  dense_ = std::make_unique<DenseIndex>(std::move(dense));
+  return ok_status();
+}
+
+Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary) {
+  if (!dense_options_) return ok_status();
+  auto t0 = std::chrono::steady_clock::now();
+  if (!dense_) {
+    // Opened once the store has chunks: a trainable embedder learns from them.
+    RAGFT_TRY(StoreStats stats, store_->stats());
+    if (stats.chunks == 0) return ok_status();
+    RAGFT_TRY_STATUS(open_dense_locked());
+  }
+  Seq applied = dense_->applied_seq();
+  if (applied > last) {
+    log::warn("event=dense_rebuild reason=\"dense index at seq {} but store at seq {}\"", applied, last);
+    RAGFT_TRY_STATUS(Env::posix().remove_file(dir_ / "index" / "dense" / "state.json"));
+    dense_.reset();
+    RAGFT_TRY_STATUS(open_dense_locked());
+    applied = dense_->applied_seq();
+  }
+  if (applied == last) return ok_status();
+  const std::size_t embedded0 = dense_->embedded(), hits0 = dense_->cache_hits();
+  struct DenseSink {
+    DenseIndex& dense;
+    Store& store;
+    bool has(ChunkId id) const { return dense.contains(id); }
+    Status drop(ChunkId id) { return dense.remove(id); }
+    void put(const DocumentRecord& doc, const ChunkRecord& chunk, const ChunkAttrs& attrs) {
+      dense.add(chunk.id, attrs, dense_text(doc.title, chunk.text));
+    }
+    Status commit(Seq seq) { return dense.commit(seq, store); }
+  } sink{*dense_, *store_};
+  RAGFT_TRY(ChangeWalk walk, walk_changes(*store_, applied, last, sink, {}));
+  RAGFT_TRY_STATUS(dense_->save());
+  summary.dense_changes = walk.changes;
+  summary.dense_embedded = dense_->embedded() - embedded0;
+  summary.dense_cache_hits = dense_->cache_hits() - hits0;
+  summary.dense_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return ok_status();
 }
 
 }  // namespace ragft
