@@ -67,9 +67,11 @@ Status load_maps(Corpus& c, bool with_docs) {
   return ok_status();
 }
 
-Result<Workspace> open_ws(const fs::path& dir, const Bm25Options& bm25) {
+Result<Workspace> open_ws(const fs::path& dir, const Bm25Options& bm25,
+                          const std::optional<DenseOptions>& dense = std::nullopt) {
   WorkspaceOptions wo;
   wo.bm25 = bm25;
+  wo.dense = dense;
   return Workspace::open(dir, wo);
 }
 
@@ -87,11 +89,15 @@ Result<double> sync_into(Workspace& ws, const std::vector<fs::path>& paths) {
   return w.seconds();
 }
 
-// Documents ranked by their best chunk, BM25 order.
-std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t depth) {
-  AnalyzedQuery aq = analyze_query(c.ws->analyzer(), query);
+// Documents ranked by their best chunk, in the order of `how` (mode and fusion; BM25 when
+// default). A query the mode cannot rank (no searchable words) ranks nothing.
+std::vector<RunEntry> ranked_docs(Corpus& c, const SearchRequest& how, std::string_view query, std::size_t depth) {
+  SearchRequest r = how;
+  r.query = std::string(query);
+  r.k = depth * 3;
   FilterSpec all;
-  std::vector<ScoredChunk> hits = c.ws->index().search(aq.terms, depth * 3, all);
+  auto ranked = rank_chunks(*c.ws, r, all);
+  std::vector<ScoredChunk> hits = ranked.ok() ? std::move(*ranked) : std::vector<ScoredChunk>{};
   std::vector<RunEntry> out;
   std::unordered_set<std::string> seen;
   for (const ScoredChunk& h : hits) {
@@ -101,6 +107,10 @@ std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t d
     if (out.size() >= depth) break;
   }
   return out;
+}
+
+std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t depth) {
+  return ranked_docs(c, SearchRequest{}, query, depth);
 }
 
 std::vector<Candidate> candidates(Corpus& c, std::string_view query, std::size_t depth) {
@@ -245,6 +255,68 @@ Result<Bm25Options> tune_bm25(const fs::path& ws_dir, Corpus& c, const QuerySet&
   return best;
 }
 
+// The retrieval modes the RAG arm chooses from on the training queries: BM25, dense, and
+// hybrids of the two (weighted fusion at several BM25 shares, and RRF).
+constexpr const char* kRagEmbedder = "ict";
+constexpr std::pair<double, double> kHybridWeights[] = {{0.5, 0.5}, {0.6, 0.4}, {0.7, 0.3}, {0.8, 0.2}, {0.9, 0.1}};
+
+std::string rag_mode_label(const SearchRequest& r) {
+  if (r.mode == SearchMode::kHybrid) return fmt::format("hybrid {}", r.fusion.to_config());
+  return search_mode_name(r.mode);
+}
+
+struct RagChoice {
+  SearchRequest how;               // mode and fusion
+  nlohmann::json validation;       // label -> mean nDCG@10 on the training queries
+  std::optional<DenseOptions> dense;  // set when the chosen mode needs the dense index
+  double dense_seconds = 0;        // training the embedder and embedding the corpus
+};
+
+// Scores each mode by mean nDCG@10 on the training queries and keeps the best (BM25 on ties).
+// Without training queries, or when the dense index cannot be built, BM25.
+Result<RagChoice> choose_rag_mode(const fs::path& ws_dir, Corpus& c, const QuerySet& train, const Bm25Options& bm25,
+                                  const BakeoffOptions& o) {
+  RagChoice choice;
+  if (train.queries.empty()) return choice;
+  DenseOptions dense;
+  dense.embedder = kRagEmbedder;
+  say(o, fmt::format("building a dense index ({}) to compare retrieval modes on the training queries", dense.embedder));
+  Stopwatch w;
+  auto ws = open_ws(ws_dir, bm25, dense);
+  if (!ws.ok()) {
+    say(o, fmt::format("  dense index unavailable ({}); RAG uses BM25", ws.error().message));
+    return choice;
+  }
+  c.ws = std::make_unique<Workspace>(std::move(*ws));
+  choice.dense_seconds = w.seconds();
+  std::vector<SearchRequest> modes(2);
+  modes[1].mode = SearchMode::kDense;
+  for (const auto& [bm25_weight, dense_weight] : kHybridWeights) {
+    SearchRequest h;
+    h.mode = SearchMode::kHybrid;
+    h.fusion.method = Fusion::kWeighted;
+    h.fusion.weights = {bm25_weight, dense_weight};
+    modes.push_back(h);
+  }
+  SearchRequest rrf;
+  rrf.mode = SearchMode::kHybrid;
+  modes.push_back(rrf);  // FusionOptions' default: RRF, k = 60
+  double best = -1;
+  for (const SearchRequest& m : modes) {
+    double sum = 0;
+    for (std::size_t i = 0; i < train.queries.size(); ++i) {
+      sum += ndcg(ranked_docs(c, m, train.queries[i].text, kDepth), train.judged[i]);
+    }
+    const double score = sum / static_cast<double>(train.queries.size());
+    choice.validation[rag_mode_label(m)] = score;
+    if (score > best + 1e-9) best = score, choice.how = m;
+  }
+  if (choice.how.mode != SearchMode::kBm25) choice.dense = dense;
+  say(o, fmt::format("  {} chosen on the training queries (nDCG@10 {:.3f}; bm25 {:.3f})", rag_mode_label(choice.how),
+                     best, choice.validation["bm25"].get<double>()));
+  return choice;
+}
+
 fs::path corpus_dir(const Project& p, const BakeoffOptions& o, nlohmann::json& corpus_hashes) {
   return o.cache_dir / ("corpus-" + Cache::key(corpus_hashes));
 }
@@ -326,7 +398,9 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
 
   std::map<std::string, std::string> configs = {
       {"baseline", "popularity:train_qrels"},
-      {"rag", "bm25 (k1, b chosen on the training queries)"},
+      {"rag", fmt::format("best of bm25, dense {} and hybrids (weighted, rrf) on the training queries; bm25 k1, b "
+                          "chosen there too",
+                          kRagEmbedder)},
       {"fine_tuned", s.closed_book.to_config()},
       {"fine_tuned_rag", fmt::format("bm25;{};{};folds={}", s.reranker.to_config(), s.closed_book.to_config(), kFolds)}};
   Project project = p;  // the arms this data allows
@@ -387,18 +461,33 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     RAGFT_TRY(bm25, tune_bm25(ws_dir, c, train, o));
     index_seconds += w.seconds();
   }
+  RagChoice rag;
+  if (missing("rag") || run_fresh) {
+    reset_peak_rss();
+    RAGFT_TRY(rag, choose_rag_mode(ws_dir, c, train, bm25, o));
+    index_mb = std::max(index_mb, peak_rss_mb());
+  }
   if (missing("rag")) {
     ArmResult a;
     a.id = "rag";
-    a.name = "BM25 over the chunked corpus";
-    a.config = bm25.to_config() + "," + c.ws->analyzer().options().to_config();
+    const bool dense = rag.how.mode != SearchMode::kBm25;
+    a.name = rag.how.mode == SearchMode::kBm25    ? "BM25 over the chunked corpus"
+             : rag.how.mode == SearchMode::kDense ? "dense retrieval over the chunked corpus"
+                                                  : "hybrid BM25 + dense retrieval over the chunked corpus";
+    a.config = rag_mode_label(rag.how) + ";" + bm25.to_config() + "," + c.ws->analyzer().options().to_config();
+    if (dense) a.config += ";" + c.ws->dense()->config();
     a.capabilities = {true, true, "incremental"};
-    run_queries(a, [&](const std::string& q) { return bm25_docs(c, q, kDepth); });
-    a.build_seconds = index_seconds;
+    run_queries(a, [&](const std::string& q) { return ranked_docs(c, rag.how, q, kDepth); });
+    a.build_seconds = index_seconds + (dense ? rag.dense_seconds : 0.0);
     a.peak_mb = index_mb;
     a.disk_bytes = directory_bytes(ws_dir);
-    a.note = "documents ranked by their best chunk; cites exact spans (ragft ask)";
+    a.note = fmt::format("{} chosen on the training queries; documents ranked by their best chunk; cites exact spans "
+                         "(ragft ask)",
+                         rag_mode_label(rag.how));
     a.extra["bm25"] = bm25.to_config();
+    a.extra["mode"] = rag_mode_label(rag.how);
+    if (!rag.validation.is_null()) a.extra["validation_ndcg@10"] = rag.validation;
+    if (dense) a.extra["dense"] = c.ws->dense()->config();
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 
@@ -496,7 +585,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     fs::path jsonl = fdir / "corpus.jsonl";
     RAGFT_TRY_STATUS(write_jsonl(jsonl, c.docs, held, false));
     Corpus before;
-    RAGFT_TRY(Workspace fws, open_ws(fdir / "workspace", bm25));
+    RAGFT_TRY(Workspace fws, open_ws(fdir / "workspace", bm25, rag.dense));
     before.ws = std::make_unique<Workspace>(std::move(fws));
     RAGFT_TRY(double ignored, sync_into(*before.ws, {jsonl}));
     (void)ignored;
@@ -506,7 +595,8 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
       for (std::size_t i : slice) v.push_back(ndcg(rank(eval.queries[i].text), eval.judged[i]));
       return v;
     };
-    std::vector<double> rag_before = slice_ndcg([&](const std::string& q) { return bm25_docs(before, q, kDepth); });
+    std::vector<double> rag_before =
+        slice_ndcg([&](const std::string& q) { return ranked_docs(before, rag.how, q, kDepth); });
     std::vector<double> rr_before, cb_before;
     if (cb) {
       std::vector<CorpusDoc> kept;
@@ -526,7 +616,8 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     RAGFT_TRY_STATUS(write_jsonl(jsonl, c.docs, held, true));
     RAGFT_TRY(double update_seconds, sync_into(*before.ws, {jsonl}));
     RAGFT_TRY_STATUS(load_maps(before, true));
-    std::vector<double> rag_after = slice_ndcg([&](const std::string& q) { return bm25_docs(before, q, kDepth); });
+    std::vector<double> rag_after =
+        slice_ndcg([&](const std::string& q) { return ranked_docs(before, rag.how, q, kDepth); });
     auto row = [&](const std::string& id, const std::string& update, double seconds, const std::vector<double>& bef,
                    const std::vector<double>& aft) {
       fr["arms"].push_back({{"id", id},
@@ -535,7 +626,8 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
                             {"before", interval_json(bootstrap_mean(bef, b.bootstrap_samples, 0.95, b.seed))},
                             {"after", interval_json(bootstrap_mean(aft, b.bootstrap_samples, 0.95, b.seed))}});
     };
-    row("rag", "incremental index", update_seconds, rag_before, rag_after);
+    row("rag", rag.dense ? "incremental index (new chunks embedded)" : "incremental index", update_seconds, rag_before,
+        rag_after);
     auto arm_items = [&](const std::string& id) -> const std::vector<double>* {
       for (const auto& a : out.arms) {
         if (a.id == id) return &a.per_item;
