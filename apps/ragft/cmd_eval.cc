@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "evaluate/latency.h"
 #include "evaluate/metrics.h"
 #include "evaluate/trec.h"
+#include "decide/knowledge.h"
 #include "ingest/sync.h"
 
 namespace ragft::cli {
@@ -28,6 +30,8 @@ struct EvalArgs {
   std::string mode = "bm25";
   std::string fusion = kDefaultHybridFusion;
   std::size_t candidates = 100;
+  std::string rerank;       // reranker config; empty: no reranking
+  std::string train_qrels;  // judgments the reranker learns from
 };
 
 int run_eval(const Globals& g, const EvalArgs& a) {
@@ -49,8 +53,11 @@ int run_eval(const Globals& g, const EvalArgs& a) {
     for (const auto& c : a.corpus) key += "|" + std::filesystem::absolute(c).string();
     dir = std::filesystem::path(g.data_dir) / "eval" / content_hash(key).substr(0, 16);
   }
-  auto ws = open_workspace(g, dir);
-  if (!ws.ok()) return report(ws.error());
+  auto opened = open_workspace(g, dir);
+  if (!opened.ok()) return report(opened.error());
+  decide::Corpus corpus;  // owns the workspace; used by the reranker
+  corpus.ws = std::make_unique<Workspace>(std::move(*opened));
+  Workspace* ws = corpus.ws.get();
   SyncOptions so;
   so.chunker = *chunker;
   std::vector<std::filesystem::path> paths(a.corpus.begin(), a.corpus.end());
@@ -73,6 +80,36 @@ int run_eval(const Globals& g, const EvalArgs& a) {
 
   Run run;
   std::vector<double> latencies_ms;
+  std::optional<decide::RerankedRetriever> reranked;
+  if (!a.rerank.empty()) {
+    if (*mode != SearchMode::kBm25) {
+      return report(make_error(ErrorCode::kInvalidArgument, "--rerank re-ranks BM25 candidates; drop --mode {}", a.mode));
+    }
+    if (a.train_qrels.empty()) {
+      return report(make_error(ErrorCode::kInvalidArgument, "--rerank needs --train-qrels: the judgments it learns from"));
+    }
+    auto ro = decide::RerankerOptions::parse(a.rerank == "rerank" ? "rerank:" : a.rerank);
+    if (!ro.ok()) return report(ro.error());
+    auto train_qrels = read_qrels(a.train_qrels);
+    if (!train_qrels.ok()) return report(train_qrels.error());
+    for (const auto& [qid, judged] : *train_qrels) {
+      if (qrels->count(qid)) {
+        return report(make_error(ErrorCode::kInvalidArgument,
+                                 "query {} is judged in both --train-qrels and --qrels; the reranker must not learn "
+                                 "from the queries it is measured on",
+                                 qid));
+      }
+    }
+    Status maps = decide::load_maps(corpus, true);
+    if (!maps.ok()) return report(maps.error());
+    decide::QuerySet train = decide::judged_queries(*queries, *train_qrels);
+    decide::ClosedBookOptions cbo;
+    cbo.threads = 1;  // reproducible
+    fmt::print(stderr, "training the reranker on {} queries ...\n", train.queries.size());
+    auto trained = decide::RerankedRetriever::train(corpus, train, cbo, *ro);
+    if (!trained.ok()) return report(trained.error());
+    reranked = std::move(*trained);
+  }
   FilterSpec all;
   SearchRequest request;
   request.mode = *mode;
@@ -80,6 +117,18 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   request.candidates = a.candidates;
   for (const QueryRecord& q : *queries) {
     if (!qrels->count(q.id)) continue;
+    if (reranked) {
+      std::vector<RunEntry> ranked = reranked->rank(corpus, q.text);
+      if (ranked.size() > a.depth) ranked.resize(a.depth);
+      run[q.id] = std::move(ranked);
+      for (int r = 0; r < a.repeat; ++r) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto top = reranked->rank(corpus, q.text);
+        latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      continue;
+    }
     request.query = q.text;
     // Documents are ranked by their best chunk; fetch extra chunks so `depth` documents remain.
     request.k = a.depth * 3;
@@ -145,6 +194,7 @@ int run_eval(const Globals& g, const EvalArgs& a) {
                            {"chunker", chunker->to_config()}};
   if (*mode != SearchMode::kBm25) config["dense"] = ws->dense()->config();
   if (*mode == SearchMode::kHybrid) config["fusion"] = fusion->to_config();
+  if (reranked) config["rerank"] = reranked->options.to_config();
   if (g.json) {
     nlohmann::json out = {{"metrics", metrics},
                           {"queries", result.queries},
@@ -195,6 +245,10 @@ void register_eval(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--candidates", a->candidates, "Hybrid: candidates taken from each list")->capture_default_str()
       ->check(CLI::Range(1, 10000));
   add_dense_options(cmd, g);
+  cmd->add_option("--rerank", a->rerank,
+                  "Re-rank BM25's top documents with a model trained on --train-qrels (config "
+                  "rerank:depth=100,loss=pairwise,...; `rerank` for the defaults)");
+  cmd->add_option("--train-qrels", a->train_qrels, "Judgments the reranker learns from (not the --qrels queries)");
   cmd->callback([&g, &exit_code, a] { exit_code = run_eval(g, *a); });
   register_eval_classify(eval, g, exit_code);
   register_eval_extract(eval, g, exit_code);

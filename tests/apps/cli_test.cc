@@ -108,6 +108,58 @@ TEST_F(CliTest, AclFiltersInsideSearch) {
   EXPECT_EQ(unknown.exit_code, 1);
 }
 
+TEST_F(CliTest, DenseAndHybridSearchModes) {
+  // Without a dense index, dense and hybrid say how to build one.
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  auto none = run_ragft(ws() + " search lava --mode dense", /*with_stderr=*/true);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.out.find("--embedder"), std::string::npos) << none.out;
+  auto bad = run_ragft(ws() + " search lava --mode semantic", true);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("bm25, dense or hybrid"), std::string::npos) << bad.out;
+
+  // --embedder configures it (recorded: later commands need not repeat it).
+  write_file(root_ / "secret" / "plan.txt", "The merger plan with Initech closes in March. Lawyers meet on Monday.\n");
+  auto idx = run_ragft(ws() + " --json index --acl board --embedder ict:dim=8,epochs=2,mincount=1 " +
+                       quote((root_ / "secret").string()));
+  ASSERT_EQ(idx.exit_code, 0) << idx.out;
+  auto ij = nlohmann::json::parse(idx.out);
+  ASSERT_TRUE(ij["dense"].is_object()) << ij;
+  EXPECT_GT(ij["dense"]["vectors"].get<int>(), 0);
+  for (const char* mode : {"dense", "hybrid"}) {
+    auto s = run_ragft(ws() + " --json search " + quote("volcano lava eruption") + " -k 3 --mode " + mode);
+    ASSERT_EQ(s.exit_code, 0) << s.out;
+    auto j = nlohmann::json::parse(s.out);
+    EXPECT_EQ(j["mode"], mode);
+    EXPECT_FALSE(j["hits"].empty());
+    EXPECT_TRUE(j.contains("dense"));
+  }
+  // ACLs hold in every mode: bob never sees the board's document, alice can.
+  ASSERT_EQ(run_ragft(ws() + " principal add alice --groups board").exit_code, 0);
+  ASSERT_EQ(run_ragft(ws() + " principal add bob --groups staff").exit_code, 0);
+  for (const char* mode : {"bm25", "dense", "hybrid"}) {
+    auto bob = nlohmann::json::parse(run_ragft(ws() + " --json search merger -k 10 --as bob --mode " + mode).out);
+    for (const auto& h : bob["hits"]) EXPECT_EQ(h["doc_id"].get<std::string>().find("plan.txt"), std::string::npos) << mode;
+    auto alice = nlohmann::json::parse(run_ragft(ws() + " --json search merger -k 10 --as alice --mode " + mode).out);
+    bool found = false;
+    for (const auto& h : alice["hits"]) found = found || h["doc_id"].get<std::string>().find("plan.txt") != std::string::npos;
+    EXPECT_TRUE(found) << mode;
+  }
+}
+
+TEST_F(CliTest, EvalRerankRefusesToLearnFromTheTestQueries) {
+  write_file(root_ / "q.tsv", "q1\tlava\n");
+  write_file(root_ / "qrels.tsv", "q1\t0\t" + (docs_ / "volcano.md").string() + "\t1\n");
+  const std::string base = ws() + " eval retrieval --corpus " + quote(docs_.string()) + " --queries " +
+                           quote((root_ / "q.tsv").string()) + " --qrels " + quote((root_ / "qrels.tsv").string());
+  auto no_train = run_ragft(base + " --rerank rerank", true);
+  EXPECT_EQ(no_train.exit_code, 1);
+  EXPECT_NE(no_train.out.find("--train-qrels"), std::string::npos) << no_train.out;
+  auto same = run_ragft(base + " --rerank rerank --train-qrels " + quote((root_ / "qrels.tsv").string()), true);
+  EXPECT_EQ(same.exit_code, 1);
+  EXPECT_NE(same.out.find("judged in both"), std::string::npos) << same.out;
+}
+
 TEST_F(CliTest, IncrementalSyncCountsAndPrune) {
   ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
   auto again = nlohmann::json::parse(run_ragft(ws() + " --json index " + quote(docs_.string())).out);

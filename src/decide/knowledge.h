@@ -1,0 +1,83 @@
+// The corpus side of a knowledge task, shared by decide's retrieval bake-off and
+// `ragft eval retrieval --rerank`: a workspace over the corpus with its chunk -> document map,
+// documents ranked by any search mode, judged query sets, and the trained retriever of the
+// "fine-tuned + RAG" arm (BM25 candidates re-ranked by a model trained on the judgments, with
+// the closed-book model's score as a feature).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/result.h"
+#include "decide/closed_book.h"
+#include "decide/reranker.h"
+#include "evaluate/trec.h"
+#include "retrieve/searcher.h"
+#include "retrieve/workspace.h"
+
+namespace ragft::decide {
+
+inline constexpr std::size_t kDepth = 100;  // documents ranked per query
+inline constexpr int kCutoff = 10;          // nDCG@10
+inline constexpr int kFolds = 3;            // out-of-fold closed-book scores for the reranker's training
+
+// A synced workspace over the corpus and the chunk -> document map queries need.
+struct Corpus {
+  std::unique_ptr<Workspace> ws;
+  std::unordered_map<ChunkId, std::string> chunk_doc;
+  std::vector<CorpusDoc> docs;
+  std::unordered_map<std::string, std::size_t> doc_index;
+};
+
+// Fills chunk_doc and, when `with_docs`, docs and doc_index from the workspace's store.
+Status load_maps(Corpus& c, bool with_docs);
+
+// Documents ranked by their best chunk, in the order of `how` (mode and fusion; BM25 when
+// default). A query the mode cannot rank (no searchable words) ranks nothing.
+std::vector<RunEntry> ranked_docs(Corpus& c, const SearchRequest& how, std::string_view query, std::size_t depth);
+std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t depth);
+// The BM25 top `depth` documents with their titles and texts (the reranker's candidates).
+std::vector<Candidate> candidates(Corpus& c, std::string_view query, std::size_t depth);
+// nDCG@10 of a ranking (sorted as trec_eval does).
+double ndcg(std::vector<RunEntry> ranked, const std::map<std::string, int>& judged);
+
+struct QuerySet {
+  std::vector<QueryRecord> queries;               // with at least one relevant judgment
+  std::vector<std::map<std::string, int>> judged;  // aligned
+};
+QuerySet judged_queries(const std::vector<QueryRecord>& all, const Qrels& qrels);
+// Training queries for the closed-book model: relevant documents known to `known` and not in
+// `exclude_docs`; queries left without one are dropped.
+std::vector<TrainQuery> train_queries(const QuerySet& s, const std::unordered_set<std::string>& exclude_docs,
+                                      const std::unordered_map<std::string, std::size_t>& known);
+
+// The reranker over BM25 candidates with the closed-book model's probability as a feature. The
+// feature's training values are out-of-fold (a closed-book model that saw a query would score
+// its relevant documents too well and the reranker would over-trust it); at query time `cb`,
+// trained on every training query, supplies it.
+Result<std::unique_ptr<Reranker>> train_reranker(Corpus& c, const QuerySet& train, const ClosedBookModel& cb,
+                                                 const ClosedBookOptions& cbo, const RerankerOptions& o);
+// Reranks with the closed-book feature taken from `cb` (e.g. the model of the freshness
+// experiment's "before" state) instead of the reranker's own.
+std::vector<RunEntry> rerank_with(const Reranker& rr, const ClosedBookModel& cb, std::string_view q,
+                                  const std::vector<Candidate>& cands);
+
+// The whole "fine-tuned retriever": a closed-book model trained on the corpus and the training
+// queries, and the reranker trained with it. `c` must hold its documents (load_maps with_docs).
+struct RerankedRetriever {
+  std::unique_ptr<ClosedBookModel> closed_book;
+  std::unique_ptr<Reranker> reranker;
+  RerankerOptions options;
+
+  // No training query with a relevant document in the corpus -> kInvalidArgument.
+  static Result<RerankedRetriever> train(Corpus& c, const QuerySet& train, const ClosedBookOptions& cbo,
+                                         const RerankerOptions& o);
+  std::vector<RunEntry> rank(Corpus& c, std::string_view query) const;
+};
+
+}  // namespace ragft::decide
