@@ -338,6 +338,11 @@ std::vector<ScoredChunk> VectorIndex::search(const float* query, std::size_t k,
   });
 }
 
+void VectorIndex::set_ef_search(int ef_search) {
+  impl_->options.ef_search = std::max(1, ef_search);
+  if (auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(impl_->map->index)) hnsw->hnsw.efSearch = impl_->options.ef_search;
+}
+
 std::size_t VectorIndex::size() const { return impl_->live.size(); }
 
 bool VectorIndex::contains(ChunkId id) const { return impl_->live.contains(id); }

@@ -77,6 +77,9 @@ class VectorIndex {
   // each chunk's ACL, and an allowlist, with the lexical index's semantics.
   std::vector<ScoredChunk> search(const float* query, std::size_t k, const FilterSpec& filter) const;
 
+  // Changes HNSW's search beam width (>= 1; ignored for flat). Needs exclusive access.
+  void set_ef_search(int ef_search);
+
   // Live (not removed) vectors.
   std::size_t size() const;
   bool contains(ChunkId id) const;
