@@ -1,7 +1,5 @@
 #include "embed/bert_embedder_options.h"
 
-#include <exception>
-
 #include "core/config_string.h"
 
 namespace ragft {
@@ -10,16 +8,12 @@ namespace {
 
 constexpr const char* kKnown = "path, pool, batch, maxlen, dtype, threads";
 
+// An integer >= lo (config_int's message is replaced by the caller's, which names the range).
 bool to_int(std::string_view v, int lo, int* out) {
-  try {
-    std::size_t used = 0;
-    int x = std::stoi(std::string(v), &used);
-    if (used != v.size() || x < lo) return false;
-    *out = x;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  auto r = config_int("bert", "", v, lo, 1 << 30);
+  if (!r.ok()) return false;
+  *out = static_cast<int>(*r);
+  return true;
 }
 
 }  // namespace

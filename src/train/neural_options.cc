@@ -33,26 +33,14 @@ Result<NeuralOptions> NeuralOptions::parse(std::string_view config) {
     return make_error(ErrorCode::kInvalidArgument, "neural option {}=\"{}\" is not valid", key, value);
   };
   auto to_int = [](std::string_view v, int lo, int* out) {
-    try {
-      std::size_t used = 0;
-      int x = std::stoi(std::string(v), &used);
-      if (used != v.size() || x < lo) return false;
-      *out = x;
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
+    auto r = config_int("neural", "", v, lo, 1 << 30);
+    if (r.ok()) *out = static_cast<int>(*r);
+    return r.ok();
   };
   auto to_double = [](std::string_view v, double lo, double hi, double* out) {
-    try {
-      std::size_t used = 0;
-      double x = std::stod(std::string(v), &used);
-      if (used != v.size() || !(x >= lo && x <= hi)) return false;
-      *out = x;
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
+    auto r = config_double("neural", "", v, lo, hi);
+    if (r.ok()) *out = *r;
+    return r.ok();
   };
   RAGFT_TRY(auto items, config_items(config, "neural"));
   for (const auto& [key, value] : items) {

@@ -29,27 +29,15 @@ constexpr int kPowerIterations = 300;
 constexpr std::string_view kAnalyzerKey = "analyzer:";
 
 bool to_int(std::string_view v, long long lo, long long hi, long long* out) {
-  try {
-    std::size_t used = 0;
-    long long x = std::stoll(std::string(v), &used);
-    if (used != v.size() || x < lo || x > hi) return false;
-    *out = x;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  auto r = config_int("sif", "", v, lo, hi);
+  if (r.ok()) *out = *r;
+  return r.ok();
 }
 
 bool to_double(std::string_view v, double lo, double hi, double* out) {
-  try {
-    std::size_t used = 0;
-    double x = std::stod(std::string(v), &used);
-    if (used != v.size() || !(x >= lo && x <= hi)) return false;
-    *out = x;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  auto r = config_double("sif", "", v, lo, hi);
+  if (r.ok()) *out = *r;
+  return r.ok();
 }
 
 std::string join_terms(const std::vector<std::string>& terms) {
