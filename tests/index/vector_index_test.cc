@@ -52,7 +52,7 @@ TEST(VectorIndexOptions, ConfigRoundTrip) {
   VectorIndexOptions hnsw;
   hnsw.kind = "hnsw";
   hnsw.dim = 384;
-  EXPECT_EQ(hnsw.to_config(), "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=64");
+  EXPECT_EQ(hnsw.to_config(), "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=128");
   for (const char* c : {"flat:dim=384,metric=cosine", "flat:dim=3,metric=l2",
                         "hnsw:dim=64,metric=ip,m=16,efc=40,efs=128",
                         "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=64"}) {
