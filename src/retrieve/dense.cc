@@ -118,6 +118,11 @@ Status DenseIndex::commit(Seq seq, Store& store) {
   const std::string model = embedder_->model_id();
   const int dim = embedder_->dim();
   const std::size_t d = static_cast<std::size_t>(dim);
+  // All of a commit's vectors go to the index in one add (an IVF index trains on its first).
+  std::vector<ChunkId> ids;
+  std::vector<ChunkAttrs> attrs;
+  std::vector<float> all;
+  all.reserve(pending_.size() * d);
   for (std::size_t begin = 0; begin < pending_.size(); begin += options_.batch) {
     const std::size_t end = std::min(pending_.size(), begin + options_.batch);
     std::vector<std::string> hashes;
@@ -149,14 +154,13 @@ Status DenseIndex::commit(Seq seq, Store& store) {
       }
       embedded_ += todo_texts.size();
     }
-    std::vector<ChunkId> ids;
-    std::vector<ChunkAttrs> attrs;
     for (std::size_t i = begin; i < end; ++i) {
       ids.push_back(pending_[i].id);
       attrs.push_back(pending_[i].attrs);
     }
-    RAGFT_TRY_STATUS(vectors_->add(ids, vecs.data(), attrs));
+    all.insert(all.end(), vecs.begin(), vecs.end());
   }
+  RAGFT_TRY_STATUS(vectors_->add(ids, all.data(), attrs));
   pending_.clear();
   applied_seq_ = seq;
   return ok_status();

@@ -54,7 +54,7 @@ TEST(VectorIndexOptions, ConfigRoundTrip) {
   hnsw.dim = 384;
   EXPECT_EQ(hnsw.to_config(), "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=128");
   for (const char* c : {"flat:dim=384,metric=cosine", "flat:dim=3,metric=l2",
-                        "hnsw:dim=64,metric=ip,m=16,efc=40,efs=128",
+                        "hnsw:dim=64,metric=ip,m=16,efc=40,efs=128", "ivf:dim=8,metric=l2,nlist=4,nprobe=2",
                         "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=64"}) {
     auto o = VectorIndexOptions::parse(c);
     ASSERT_TRUE(o.ok()) << c << ": " << o.error().to_string();
@@ -63,12 +63,12 @@ TEST(VectorIndexOptions, ConfigRoundTrip) {
   auto partial = VectorIndexOptions::parse("hnsw:dim=8,m=12");
   ASSERT_TRUE(partial.ok());
   EXPECT_EQ(partial->hnsw_m, 12);
-  EXPECT_EQ(partial->ef_search, 64);
+  EXPECT_EQ(partial->ef_search, 128);
   EXPECT_EQ(partial->metric, "cosine");
 }
 
 TEST(VectorIndexOptions, ParseErrors) {
-  for (const char* c : {"", "ivf:dim=8", "flat", "flat:metric=ip", "flat:dim=0", "flat:dim=-3",
+  for (const char* c : {"", "pq:dim=8", "ivf:dim=8,nlist=0", "ivf:dim=8,m=16", "flat:dim=8,nprobe=2", "flat", "flat:metric=ip", "flat:dim=0", "flat:dim=-3",
                         "flat:dim=x", "flat:dim=8,metric=dot", "flat:dim=8,m=16",
                         "hnsw:dim=8,m=1", "hnsw:dim=8,efs=", "hnsw:dim=8,bogus=1",
                         "hnsw:dim=8,m", "flat:dim=8x"}) {
@@ -157,6 +157,37 @@ double recall(const std::vector<std::vector<ChunkId>>& exact,
     sum += exact[i].empty() ? 1.0 : static_cast<double>(found) / exact[i].size();
   }
   return sum / exact.size();
+}
+
+TEST(VectorIndex, IvfRecallAgainstFlatAndTraining) {
+  constexpr int kDim = 32;
+  constexpr std::size_t kN = 5000;
+  const auto data = random_vectors(kN, kDim, 8);
+  const auto ids = ids_from(1, kN);
+  auto flat = make("flat:dim=32,metric=ip");
+  ASSERT_TRUE(flat.add(ids, data.data()).ok());
+  // The first add trains the lists and needs at least nlist vectors.
+  auto small = make("ivf:dim=32,metric=ip,nlist=64,nprobe=64");
+  auto few = small.add({1, 2, 3}, data.data());
+  ASSERT_FALSE(few.ok());
+  EXPECT_NE(few.error().message.find("nlist"), std::string::npos) << few.error().message;
+  EXPECT_EQ(small.size(), 0u);
+  // nprobe = nlist visits every list: exact.
+  ASSERT_TRUE(small.add(ids, data.data()).ok());
+  auto partial = make("ivf:dim=32,metric=ip,nlist=64,nprobe=16");
+  ASSERT_TRUE(partial.add(ids, data.data()).ok());
+  double recall_sum = 0;
+  for (int q = 0; q < 50; ++q) {
+    const auto query = random_vectors(1, kDim, 300 + q);
+    const auto exact = flat.search(query.data(), 10);
+    EXPECT_EQ(ids_of(small.search(query.data(), 10)), ids_of(exact)) << q;
+    recall_sum += recall({ids_of(exact)}, {ids_of(partial.search(query.data(), 10))});
+  }
+  EXPECT_GE(recall_sum / 50, 0.5);  // a quarter of the lists on uniform random data
+  // Added after training, the new vectors are found.
+  const std::vector<float> v(kDim, 1.0f);
+  ASSERT_TRUE(small.add({999999}, v.data()).ok());
+  EXPECT_EQ(small.search(v.data(), 1)[0].id, 999999u);
 }
 
 TEST(VectorIndex, HnswRecallAgainstFlat) {
@@ -296,8 +327,9 @@ TEST(VectorIndex, AclFilterPropertyOverRandomPrincipals) {
 class VectorIndexKinds : public testing::TestWithParam<const char*> {
  protected:
   std::string config(int dim) const {
-    return std::string(GetParam()) + ":dim=" + std::to_string(dim) + ",metric=cosine" +
-           (std::string(GetParam()) == "hnsw" ? ",m=8" : "");
+    const std::string kind = GetParam();
+    return kind + ":dim=" + std::to_string(dim) + ",metric=cosine" +
+           (kind == "hnsw" ? ",m=8" : kind == "ivf" ? ",nlist=8,nprobe=8" : "");
   }
 };
 
@@ -357,7 +389,7 @@ TEST_P(VectorIndexKinds, SaveLoadRoundTrip) {
 }
 
 INSTANTIATE_TEST_SUITE_P(VectorKinds, VectorIndexKinds,
-                         testing::Values("flat", "hnsw"),
+                         testing::Values("flat", "hnsw", "ivf"),
                          [](const auto& info) { return std::string(info.param); });
 
 TEST(VectorIndex, LoadErrors) {

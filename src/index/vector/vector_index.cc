@@ -3,6 +3,7 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
@@ -46,9 +47,13 @@ Result<int> parse_int(std::string_view config, std::string_view key, std::string
 }
 
 Status validate(const VectorIndexOptions& o) {
-  if (o.kind != "flat" && o.kind != "hnsw") {
+  if (o.kind != "flat" && o.kind != "hnsw" && o.kind != "ivf") {
     return make_error(ErrorCode::kInvalidArgument,
-                      "vector index kind '{}' is unknown (use flat or hnsw)", o.kind);
+                      "vector index kind '{}' is unknown (use flat, hnsw or ivf)", o.kind);
+  }
+  if (o.nlist < 1 || o.nprobe < 1) {
+    return make_error(ErrorCode::kInvalidArgument, "vector index ivf nlist={} and nprobe={} must be >= 1", o.nlist,
+                      o.nprobe);
   }
   if (o.metric != "cosine" && o.metric != "ip" && o.metric != "l2") {
     return make_error(ErrorCode::kInvalidArgument,
@@ -97,6 +102,7 @@ class SerialOmpScope {
 }  // namespace
 
 std::string VectorIndexOptions::to_config() const {
+  if (kind == "ivf") return fmt::format("ivf:dim={},metric={},nlist={},nprobe={}", dim, metric, nlist, nprobe);
   if (kind == "hnsw") {
     return fmt::format("hnsw:dim={},metric={},m={},efc={},efs={}", dim, metric, hnsw_m,
                        ef_construction, ef_search);
@@ -107,9 +113,9 @@ std::string VectorIndexOptions::to_config() const {
 Result<VectorIndexOptions> VectorIndexOptions::parse(std::string_view config) {
   VectorIndexOptions o;
   const std::string_view kind = config.substr(0, config.find(':'));
-  if (kind != "flat" && kind != "hnsw") {
+  if (kind != "flat" && kind != "hnsw" && kind != "ivf") {
     return make_error(ErrorCode::kInvalidArgument,
-                      "vector index config '{}' must start with flat or hnsw "
+                      "vector index config '{}' must start with flat, hnsw or ivf "
                       "(e.g. hnsw:dim=384,metric=cosine,m=32)",
                       config);
   }
@@ -131,6 +137,10 @@ Result<VectorIndexOptions> VectorIndexOptions::parse(std::string_view config) {
       RAGFT_TRY(o.hnsw_m, parse_int(config, key, val, 2));
     } else if (o.kind == "hnsw" && key == "efc") {
       RAGFT_TRY(o.ef_construction, parse_int(config, key, val, 1));
+    } else if (o.kind == "ivf" && key == "nlist") {
+      RAGFT_TRY(o.nlist, parse_int(config, key, val, 1));
+    } else if (o.kind == "ivf" && key == "nprobe") {
+      RAGFT_TRY(o.nprobe, parse_int(config, key, val, 1));
     } else if (o.kind == "hnsw" && key == "efs") {
       RAGFT_TRY(o.ef_search, parse_int(config, key, val, 1));
     } else {
@@ -182,6 +192,19 @@ Result<VectorIndex> VectorIndex::create(const VectorIndexOptions& options) {
       hnsw->hnsw.efConstruction = options.ef_construction;
       hnsw->hnsw.efSearch = options.ef_search;
       sub = std::move(hnsw);
+    } else if (options.kind == "ivf") {
+      // Untrained until the first add(), which trains the coarse quantiser on that batch.
+      std::unique_ptr<faiss::Index> quantizer;
+      if (metric == faiss::METRIC_L2) {
+        quantizer = std::make_unique<faiss::IndexFlatL2>(options.dim);
+      } else {
+        quantizer = std::make_unique<faiss::IndexFlatIP>(options.dim);
+      }
+      auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), options.dim, options.nlist, metric);
+      ivf->own_fields = true;
+      quantizer.release();
+      ivf->nprobe = options.nprobe;
+      sub = std::move(ivf);
     } else if (metric == faiss::METRIC_L2) {
       sub = std::make_unique<faiss::IndexFlatL2>(options.dim);
     } else {
@@ -233,6 +256,16 @@ Status VectorIndex::add(const std::vector<ChunkId>& ids, const float* vectors,
       faiss::fvec_renorm_L2(dim, n, normalised.data());
       x = normalised.data();
     }
+    if (!impl_->map->index->is_trained) {
+      const auto nlist = static_cast<std::size_t>(impl_->options.nlist);
+      if (n < nlist) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "vector index {}: the first add trains the {} IVF lists and needs at least that many "
+                          "vectors, got {} (use fewer lists, or flat)",
+                          impl_->options.to_config(), nlist, n);
+      }
+      impl_->map->index->train(static_cast<faiss::Index::idx_t>(n), x);
+    }
     std::vector<faiss::Index::idx_t> xids(ids.begin(), ids.end());
     const auto first_slot = static_cast<faiss::Index::idx_t>(impl_->map->id_map.size());
     impl_->map->add_with_ids(static_cast<faiss::Index::idx_t>(n), x, xids.data());
@@ -252,7 +285,9 @@ Status VectorIndex::add(const std::vector<ChunkId>& ids, const float* vectors,
 
 Status VectorIndex::remove(const std::vector<ChunkId>& ids) {
   try {
-    if (impl_->options.kind == "hnsw") {
+    // HNSW cannot delete, and IVF deletes without renumbering what IndexIDMap2 expects: both
+    // tombstone the slot instead.
+    if (impl_->options.kind != "flat") {
       impl_->tombstones.resize(impl_->map->id_map.size(), 0);
       for (ChunkId id : ids) {
         auto it = impl_->live.find(id);
@@ -302,6 +337,11 @@ std::vector<ScoredChunk> VectorIndex::search(const float* query, std::size_t k,
     if (impl_->options.kind == "hnsw") {
       faiss::SearchParametersHNSW params;
       params.efSearch = std::max(impl_->options.ef_search, static_cast<int>(k));
+      params.sel = need_sel ? &sel : nullptr;
+      map.index->search(1, q.data(), kk, dist.data(), slots.data(), &params);
+    } else if (impl_->options.kind == "ivf") {
+      faiss::SearchParametersIVF params;
+      params.nprobe = static_cast<std::size_t>(impl_->options.nprobe);
       params.sel = need_sel ? &sel : nullptr;
       map.index->search(1, q.data(), kk, dist.data(), slots.data(), &params);
     } else {
@@ -485,7 +525,9 @@ Result<VectorIndex> VectorIndex::load(const std::filesystem::path& file, Env& en
   const VectorIndexOptions& o = *options;
   const faiss::MetricType metric = o.metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
   auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(map->index);
+  auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(map->index);
   const bool kind_ok = o.kind == "hnsw" ? hnsw != nullptr
+                       : o.kind == "ivf" ? ivf != nullptr && ivf->nlist == static_cast<std::size_t>(o.nlist)
                                         : dynamic_cast<faiss::IndexFlat*>(map->index) != nullptr;
   if (!kind_ok || map->d != o.dim || map->index->metric_type != metric ||
       map->id_map.size() != static_cast<std::size_t>(map->index->ntotal)) {
@@ -496,6 +538,7 @@ Result<VectorIndex> VectorIndex::load(const std::filesystem::path& file, Env& en
   raw.release();
   index.impl_->map.reset(map);
   if (hnsw != nullptr) hnsw->hnsw.efSearch = o.ef_search;
+  if (ivf != nullptr) ivf->nprobe = static_cast<std::size_t>(o.nprobe);
   if (!dead.empty()) {
     index.impl_->tombstones.assign(map->id_map.size(), 0);
     for (std::uint64_t slot : dead) {

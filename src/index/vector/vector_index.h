@@ -1,11 +1,12 @@
-// A dense vector index over chunks: a FAISS wrapper (flat exact search or HNSW) keyed by ChunkId.
+// A dense vector index over chunks: a FAISS wrapper (flat exact search, HNSW or IVF) keyed by
+// ChunkId.
 //
-// Vectors are stored in a faiss::IndexIDMap2 over IndexFlat / IndexHNSWFlat. Each chunk carries
+// Vectors are stored in a faiss::IndexIDMap2 over IndexFlat / IndexHNSWFlat / IndexIVFFlat. Each chunk carries
 // its access attributes (tenant, ACL: index/access.h), as in the lexical index. The filter of
 // search() (a FilterSpec, or any predicate) runs inside FAISS through an IDSelector (never as a
 // post-filter), so a search returns up to k admitted chunks even when most vectors are filtered
-// out. HNSW cannot
-// remove vectors: removed slots go to a tombstone set that the same selector rejects.
+// out. HNSW and IVF never delete in place: removed slots go to a tombstone set that the same
+// selector rejects.
 //
 // Scores are similarities, higher is better: the inner product for "ip", the cosine for "cosine"
 // (vectors L2-normalised on add and on search), and minus the squared L2 distance for "l2".
@@ -35,7 +36,7 @@
 namespace ragft {
 
 struct VectorIndexOptions {
-  std::string kind = "flat";      // "flat" (exact) or "hnsw" (approximate)
+  std::string kind = "flat";      // "flat" (exact), "hnsw" or "ivf" (approximate)
   int dim = 0;                    // vector dimension, > 0
   std::string metric = "cosine";  // "cosine", "ip" or "l2"
   int hnsw_m = 32;                // HNSW graph degree (hnsw only)
@@ -43,8 +44,12 @@ struct VectorIndexOptions {
   // HNSW search beam width, raised to k when k is larger. 128: recall@10 0.958 at p50 1.2 ms on
   // 1M x 384 (64: 0.910; bench/e2e/vectors.sh, docs/benchmarks.md).
   int ef_search = 128;
+  // IVF: inverted lists (trained by k-means on the first add, which needs at least nlist
+  // vectors) and how many of them a search visits.
+  int nlist = 1024;
+  int nprobe = 16;
   // Config string, round-trips: "flat:dim=384,metric=cosine" or
-  // "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=128".
+  // "hnsw:dim=384,metric=cosine,m=32,efc=80,efs=128" or "ivf:dim=384,metric=cosine,nlist=1024,nprobe=16".
   std::string to_config() const;
   // Unknown kind, key or metric, a malformed or out-of-range value, or a missing dim ->
   // kInvalidArgument. Keys m/efc/efs are rejected for "flat".
@@ -61,12 +66,12 @@ class VectorIndex {
 
   // Adds ids.size() vectors, row-major in `vectors` (ids.size() * dim floats). An id that is
   // live already or repeated in `ids` -> kInvalidArgument, and nothing is added. A removed id
-  // may be added again (HNSW tombstones the old slot, not the id). Empty `ids` is a no-op.
+  // may be added again (HNSW and IVF tombstone the old slot, not the id). Empty `ids` is a no-op.
   Status add(const std::vector<ChunkId>& ids, const float* vectors);
   // The same, with each chunk's access attributes (attrs.size() == ids.size(), else
   // kInvalidArgument); the form above gives every chunk ChunkAttrs{} (tenant "default", no ACL).
   Status add(const std::vector<ChunkId>& ids, const float* vectors, const std::vector<ChunkAttrs>& attrs);
-  // Removes ids; unknown ids are ignored. Flat: the vectors are deleted; HNSW: tombstoned.
+  // Removes ids; unknown ids are ignored. Flat: the vectors are deleted; HNSW, IVF: tombstoned.
   Status remove(const std::vector<ChunkId>& ids);
 
   // Top-k live chunks admitted by `allowed` (empty function: all), similarity-descending, ties
