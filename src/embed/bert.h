@@ -110,6 +110,10 @@ class BertModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(BertModel);
 
+// BERT's feed-forward activation by config name: "gelu" (erf), "relu", else tanh-approximated
+// GELU ("gelu_new", "gelu_pytorch_tanh").
+torch::Tensor bert_activation(const torch::Tensor& x, const std::string& hidden_act);
+
 // [B, T, H] -> [B, H]: the first position.
 torch::Tensor cls_pool(const torch::Tensor& hidden);
 // [B, T, H] -> [B, H]: the mean over positions whose mask is 1.

@@ -113,13 +113,7 @@ torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, t, c_.hidden_size});
   torch::Tensor a = attn_norm_(torch::dropout(attn_out_(ctx), c_.hidden_dropout_prob, is_training()) + x);
   torch::Tensor i = intermediate_(a);
-  if (c_.hidden_act == "gelu") {
-    i = torch::gelu(i);
-  } else if (c_.hidden_act == "relu") {
-    i = torch::relu(i);
-  } else {
-    i = torch::gelu(i, "tanh");
-  }
+  i = bert_activation(i, c_.hidden_act);
   return out_norm_(torch::dropout(out_(i), c_.hidden_dropout_prob, is_training()) + a);
 }
 
@@ -185,6 +179,12 @@ void BertModelImpl::merge_lora() {
     for (auto& [name, d] : layer->linears()) d->merge_lora();
   }
   lora_ = false;
+}
+
+torch::Tensor bert_activation(const torch::Tensor& x, const std::string& hidden_act) {
+  if (hidden_act == "gelu") return torch::gelu(x);
+  if (hidden_act == "relu") return torch::relu(x);
+  return torch::gelu(x, "tanh");  // gelu_new, gelu_pytorch_tanh
 }
 
 torch::Tensor cls_pool(const torch::Tensor& hidden) { return hidden.select(1, 0); }

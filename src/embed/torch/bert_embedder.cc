@@ -130,13 +130,7 @@ class LowPrecisionEncoder {
       // The residual stream and LayerNorm stay fp32 (bf16 + fp32 promotes to fp32).
       torch::Tensor a = norm(apply(l.attn_out, ctx) + x, l.attn_norm);
       torch::Tensor i = apply(l.intermediate, a);
-      if (c_.hidden_act == "gelu") {
-        i = torch::gelu(i);
-      } else if (c_.hidden_act == "relu") {
-        i = torch::relu(i);
-      } else {
-        i = torch::gelu(i, "tanh");
-      }
+      i = bert_activation(i, c_.hidden_act);
       x = norm(apply(l.out, i) + a, l.out_norm);
     }
     return x;
