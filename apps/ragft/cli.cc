@@ -31,9 +31,10 @@ Result<Workspace> open_workspace(const Globals& g, const std::filesystem::path& 
 
 void add_dense_options(CLI::App* cmd, Globals& g) {
   cmd->add_option("--embedder", g.embedder,
-                  "Keep a dense index with this embedder: sif (trained on the corpus), "
+                  "Keep a dense index with this embedder: ict or sif (trained on the corpus), "
                   "bert:path=DIR, openai:url=URL,model=NAME; recorded in the workspace");
-  cmd->add_option("--vectors", g.vectors, "Vector index: flat (exact) or hnsw[:m=32,efc=80,efs=128]")
+  cmd->add_option("--vectors", g.vectors,
+                  "Vector index: flat (exact), hnsw[:m=32,efc=80,efs=128] or ivf[:nlist=1024,nprobe=16]")
       ->capture_default_str();
 }
 

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -66,17 +65,9 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   auto caught = ws->catch_up();
   if (!caught.ok()) return report(caught.error());
 
-  // chunk -> document external id
-  std::unordered_map<DocId, std::string> doc_ext;
-  auto sources = ws->store().list_sources("default");
-  if (!sources.ok()) return report(sources.error());
-  for (const auto& s : *sources) doc_ext[s.id] = s.ext_id;
-  std::unordered_map<ChunkId, const std::string*> chunk_doc;
-  Status st = ws->store().for_each_chunk([&](const ChunkRecord& c, const ChunkAccess&) {
-    chunk_doc[c.id] = &doc_ext[c.doc_id];
-    return ok_status();
-  });
-  if (!st.ok()) return report(st.error());
+  // chunk -> document external id (and, for the reranker, the documents themselves)
+  Status maps = decide::load_maps(corpus, /*with_docs=*/!a.rerank.empty());
+  if (!maps.ok()) return report(maps.error());
 
   Run run;
   std::vector<double> latencies_ms;
@@ -100,8 +91,6 @@ int run_eval(const Globals& g, const EvalArgs& a) {
                                  qid));
       }
     }
-    Status maps = decide::load_maps(corpus, true);
-    if (!maps.ok()) return report(maps.error());
     decide::QuerySet train = decide::judged_queries(*queries, *train_qrels);
     decide::ClosedBookOptions cbo;
     cbo.threads = 1;  // reproducible
@@ -140,18 +129,7 @@ int run_eval(const Globals& g, const EvalArgs& a) {
       }
       ranked = std::vector<ScoredChunk>{};
     }
-    const std::vector<ScoredChunk>& hits = *ranked;
-    std::vector<RunEntry>& entries = run[q.id];
-    std::unordered_map<std::string, std::size_t> seen;
-    for (const ScoredChunk& h : hits) {
-      auto it = chunk_doc.find(h.id);
-      if (it == chunk_doc.end()) continue;
-      const std::string& doc = *it->second;
-      if (seen.count(doc)) continue;  // chunks come best first: the first is the max
-      seen[doc] = entries.size();
-      entries.push_back({doc, h.score});
-      if (entries.size() >= a.depth) break;
-    }
+    run[q.id] = decide::best_chunk_per_doc(corpus, *ranked, a.depth);
     request.k = 10;
     for (int r = 0; r < a.repeat; ++r) {
       auto t0 = std::chrono::steady_clock::now();

@@ -33,7 +33,11 @@ std::vector<RunEntry> ranked_docs(Corpus& c, const SearchRequest& how, std::stri
   r.k = depth * 3;
   FilterSpec all;
   auto ranked = rank_chunks(*c.ws, r, all);
-  std::vector<ScoredChunk> hits = ranked.ok() ? std::move(*ranked) : std::vector<ScoredChunk>{};
+  if (!ranked.ok()) return {};
+  return best_chunk_per_doc(c, *ranked, depth);
+}
+
+std::vector<RunEntry> best_chunk_per_doc(const Corpus& c, const std::vector<ScoredChunk>& hits, std::size_t depth) {
   std::vector<RunEntry> out;
   std::unordered_set<std::string> seen;
   for (const ScoredChunk& h : hits) {

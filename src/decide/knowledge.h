@@ -40,6 +40,9 @@ Status load_maps(Corpus& c, bool with_docs);
 // Documents ranked by their best chunk, in the order of `how` (mode and fusion; BM25 when
 // default). A query the mode cannot rank (no searchable words) ranks nothing.
 std::vector<RunEntry> ranked_docs(Corpus& c, const SearchRequest& how, std::string_view query, std::size_t depth);
+// Ranked chunks -> at most `depth` documents, each scored by its best (first) chunk; chunks
+// missing from c.chunk_doc are skipped. Ask the ranker for ~3 chunks per document wanted.
+std::vector<RunEntry> best_chunk_per_doc(const Corpus& c, const std::vector<ScoredChunk>& hits, std::size_t depth);
 std::vector<RunEntry> bm25_docs(Corpus& c, std::string_view query, std::size_t depth);
 // The BM25 top `depth` documents with their titles and texts (the reranker's candidates).
 std::vector<Candidate> candidates(Corpus& c, std::string_view query, std::size_t depth);

@@ -119,8 +119,10 @@ const char* search_mode_name(SearchMode mode) {
   return "?";
 }
 
-Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest& request, const FilterSpec& filter) {
-  AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
+namespace {
+// rank_chunks with the query already analysed (search() needs the terms for highlights too).
+Result<std::vector<ScoredChunk>> rank_analyzed(Workspace& ws, const SearchRequest& request, const AnalyzedQuery& q,
+                                               const FilterSpec& filter) {
   if (request.mode == SearchMode::kBm25) {
     if (q.terms.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
@@ -132,7 +134,7 @@ Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest&
   if (ws.dense() == nullptr) {
     return make_error(ErrorCode::kInvalidArgument,
                       "search mode {} needs a dense index, and workspace {} has none; build one with "
-                      "`ragft index --embedder sif` (or another embedder config)",
+                      "`ragft index --embedder ict` (or another embedder config)",
                       search_mode_name(request.mode), ws.dir().string());
   }
   if (request.mode == SearchMode::kDense) return ws.dense()->search(request.query, request.k, filter);
@@ -142,11 +144,19 @@ Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest&
   RAGFT_TRY(lists[1], ws.dense()->search(request.query, depth, filter));
   return fuse(lists, request.fusion, request.k);
 }
+}  // namespace
+
+Result<std::vector<ScoredChunk>> rank_chunks(Workspace& ws, const SearchRequest& request, const FilterSpec& filter) {
+  // Dense search embeds the raw text: no terms needed.
+  const AnalyzedQuery q =
+      request.mode == SearchMode::kDense ? AnalyzedQuery{} : analyze_query(ws.analyzer(), request.query);
+  return rank_analyzed(ws, request, q, filter);
+}
 
 Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& request) {
   AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
   RAGFT_TRY(FilterSpec filter, make_filter(ws.store(), request));
-  RAGFT_TRY(std::vector<ScoredChunk> scored, rank_chunks(ws, request, filter));
+  RAGFT_TRY(std::vector<ScoredChunk> scored, rank_analyzed(ws, request, q, filter));
   std::unordered_set<std::string> query_terms;
   for (auto& t : q.terms) query_terms.insert(t.term);
 
