@@ -76,7 +76,6 @@ Result<DenseIndex> DenseIndex::open(const fs::path& dir, const DenseOptions& opt
       if (loaded.ok()) {
         d.vectors_ = std::make_unique<VectorIndex>(std::move(*loaded));
         d.applied_seq_ = state["applied_seq"].get<Seq>();
-        d.vectors_file_ = file;
       } else {
         log::warn("event=dense_rebuild reason=\"{}\"", loaded.error().message);
       }
@@ -175,7 +174,6 @@ Status DenseIndex::save() {
                           {"applied_seq", applied_seq_},
                           {"file", file}};
   RAGFT_TRY_STATUS(Env::posix().write_file_atomic(dir_ / kStateFile, state.dump(1) + "\n"));
-  vectors_file_ = file;
   // Older vector files are no longer referenced.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {

@@ -90,7 +90,6 @@ class DenseIndex {
   std::vector<Pending> pending_;
   std::vector<ChunkId> pending_removals_;
   Seq applied_seq_ = 0;
-  std::string vectors_file_;  // current file name in dir_ ("" when never saved)
   std::size_t embedded_ = 0, cache_hits_ = 0;
 };
 
