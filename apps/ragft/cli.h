@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "decide/knowledge.h"
 #include "retrieve/searcher.h"
 #include "retrieve/workspace.h"
 #include "train/progress.h"
@@ -41,6 +42,7 @@ void register_train_classify(CLI::App* train, Globals& g, int& exit_code);  // c
 void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code);    // cmd_classify.cc
 void register_train_extract(CLI::App* train, Globals& g, int& exit_code);   // cmd_extract.cc
 void register_eval_extract(CLI::App* eval, Globals& g, int& exit_code);     // cmd_extract.cc
+void register_train_rerank(CLI::App* train, Globals& g, int& exit_code);    // cmd_rerank.cc
 // `ragft predict MODEL [FILES]`: one prediction per input line (stdin when no files).
 int predict_classify(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);
 int predict_extract(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);
@@ -73,11 +75,31 @@ struct FilterArgs {
   std::string mode = "bm25";
   std::string fusion = kDefaultHybridFusion;
   std::size_t candidates = 100;
+  // --rerank / --reranker DIR: rerank BM25's documents with a retriever from `ragft train rerank`.
+  bool rerank = false;
+  std::string reranker;
 };
 // --embedder and --vectors, bound to the globals.
 void add_dense_options(CLI::App* cmd, Globals& g);
 void add_filter_options(CLI::App* cmd, FilterArgs& f);
 Result<SearchRequest> make_request(const std::string& query, std::size_t k, const FilterArgs& f);
+
+// Where `ragft train rerank` writes the trained retriever by default: <data>/models/reranker.
+std::filesystem::path default_reranker_dir(const Globals& g);
+
+// The workspace search and ask read, with the trained retriever when --rerank/--reranker asks
+// for it (loaded first: unless --bm25 is given, BM25 then runs with the parameters the reranker
+// was trained with).
+struct Retrieval {
+  std::optional<Workspace> ws;
+  std::optional<decide::RerankedRetriever> reranker;
+  std::filesystem::path reranker_dir;
+};
+Result<Retrieval> open_retrieval(const Globals& g, const FilterArgs& f);
+// The hits of `request`: reranked when r has a reranker (then `info`, when given, gets a
+// "reranker" object: dir, config, documents reranked and how many the model never saw; a
+// warning goes to stderr when some were unknown to it).
+Result<std::vector<SearchHit>> retrieve(Retrieval& r, const SearchRequest& request, nlohmann::json* info);
 
 // Total size of the regular files under `dir` (0 when it cannot be listed).
 std::uint64_t dir_bytes(const std::filesystem::path& dir);

@@ -18,9 +18,12 @@ int run_ask(const Globals& g, const AskArgs& a) {
   if (!options.ok()) return report(options.error());
   auto req = make_request(a.question, options->chunks, a.filter);
   if (!req.ok()) return report(req.error());
-  auto ws = open_workspace(g);
-  if (!ws.ok()) return report(ws.error());
-  auto answer = answer_extractive(*ws, *req, *options);
+  auto opened = open_retrieval(g, a.filter);
+  if (!opened.ok()) return report(opened.error());
+  nlohmann::json info = nlohmann::json::object();
+  auto hits = retrieve(*opened, *req, &info);
+  if (!hits.ok()) return report(hits.error());
+  auto answer = answer_from_hits(*opened->ws, *req, std::move(*hits), *options);
   if (!answer.ok()) return report(answer.error());
   const Answer& ans = *answer;
   if (g.json) {
@@ -35,6 +38,7 @@ int run_ask(const Globals& g, const AskArgs& a) {
     nlohmann::json out = {{"question", ans.question}, {"answer", ans.text()},   {"abstained", ans.abstained},
                           {"confidence", ans.confidence}, {"sentences", sentences}, {"sources", sources},
                           {"generator", ans.generator}};
+    if (info.contains("reranker")) out["reranker"] = info["reranker"];
     fmt::print("{}\n", out.dump());
     return 0;
   }

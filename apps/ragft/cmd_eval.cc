@@ -31,6 +31,7 @@ struct EvalArgs {
   std::size_t candidates = 100;
   std::string rerank;       // reranker config; empty: no reranking
   std::string train_qrels;  // judgments the reranker learns from
+  std::string reranker;     // a saved retriever (ragft train rerank) to evaluate
 };
 
 int run_eval(const Globals& g, const EvalArgs& a) {
@@ -66,12 +67,27 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   if (!caught.ok()) return report(caught.error());
 
   // chunk -> document external id (and, for the reranker, the documents themselves)
-  Status maps = decide::load_maps(corpus, /*with_docs=*/!a.rerank.empty());
+  Status maps = decide::load_maps(corpus, /*with_docs=*/!a.rerank.empty() || !a.reranker.empty());
   if (!maps.ok()) return report(maps.error());
 
   Run run;
   std::vector<double> latencies_ms;
   std::optional<decide::RerankedRetriever> reranked;
+  if (!a.reranker.empty()) {
+    if (!a.rerank.empty()) {
+      return report(make_error(ErrorCode::kInvalidArgument, "give --rerank (train one here) or --reranker (a saved one), not both"));
+    }
+    if (*mode != SearchMode::kBm25) {
+      return report(make_error(ErrorCode::kInvalidArgument, "--reranker re-ranks BM25 candidates; drop --mode {}", a.mode));
+    }
+    auto loaded = decide::RerankedRetriever::load(a.reranker);
+    if (!loaded.ok()) return report(loaded.error());
+    if (loaded->bm25_config != ws->index().options().to_config()) {
+      fmt::print(stderr, "warning: the reranker was trained with {}, this run uses {} (pass --bm25 {})\n",
+                 loaded->bm25_config, ws->index().options().to_config(), loaded->bm25_config);
+    }
+    reranked = std::move(*loaded);
+  }
   if (!a.rerank.empty()) {
     if (*mode != SearchMode::kBm25) {
       return report(make_error(ErrorCode::kInvalidArgument, "--rerank re-ranks BM25 candidates; drop --mode {}", a.mode));
@@ -227,6 +243,7 @@ void register_eval(CLI::App& app, Globals& g, int& exit_code) {
                   "Re-rank BM25's top documents with a model trained on --train-qrels (config "
                   "rerank:depth=100,loss=pairwise,...; `rerank` for the defaults)");
   cmd->add_option("--train-qrels", a->train_qrels, "Judgments the reranker learns from (not the --qrels queries)");
+  cmd->add_option("--reranker", a->reranker, "Evaluate a retriever saved by `ragft train rerank` (a directory)");
   cmd->callback([&g, &exit_code, a] { exit_code = run_eval(g, *a); });
   register_eval_classify(eval, g, exit_code);
   register_eval_extract(eval, g, exit_code);

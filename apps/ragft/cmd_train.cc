@@ -7,10 +7,11 @@
 namespace ragft::cli {
 
 void register_train(CLI::App& app, Globals& g, int& exit_code) {
-  CLI::App* train = app.add_subcommand("train", "Train task models (classification, extraction)");
+  CLI::App* train = app.add_subcommand("train", "Train task models (classification, extraction) and the reranker");
   train->require_subcommand(1);
   register_train_classify(train, g, exit_code);
   register_train_extract(train, g, exit_code);
+  register_train_rerank(train, g, exit_code);
 }
 
 namespace {

@@ -105,6 +105,8 @@ class ClosedBookModel {
   std::vector<float> score(std::string_view query, const std::vector<std::string>& doc_ids) const;
 
   std::size_t labels() const { return doc_ids_.size(); }
+  // Whether `doc_id` was a label when the model was trained (documents added later score 0).
+  bool knows(const std::string& doc_id) const { return id_index_.count(doc_id) > 0; }
   const ClosedBookOptions& options() const { return options_; }
   const ClosedBookTrainInfo& train_info() const { return info_; }
 

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "core/env.h"
+
 #include "evaluate/metrics.h"
 
 namespace ragft::decide {
@@ -134,11 +138,104 @@ Result<RerankedRetriever> RerankedRetriever::train(Corpus& c, const QuerySet& tr
   }
   RAGFT_TRY(r.closed_book, ClosedBookModel::train(c.docs, queries, cbo));
   RAGFT_TRY(r.reranker, train_reranker(c, train, *r.closed_book, cbo, o));
+  r.bm25_config = c.ws->index().options().to_config();
+  r.analyzer_config = c.ws->analyzer().options().to_config();
+  r.train_query_count = queries.size();
+  r.doc_count = c.docs.size();
   return r;
 }
 
 std::vector<RunEntry> RerankedRetriever::rank(Corpus& c, std::string_view query) const {
   return reranker->rerank(query, candidates(c, query, options.depth));
+}
+
+namespace {
+constexpr const char* kRetrieverMagic = "ragft-reranked-retriever";
+constexpr int kRetrieverVersion = 1;
+}  // namespace
+
+Status RerankedRetriever::save(const std::filesystem::path& dir) const {
+  if (!reranker || !closed_book) return make_error(ErrorCode::kInvalidArgument, "reranked retriever: nothing trained to save");
+  RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
+  RAGFT_TRY_STATUS(closed_book->save(dir / "closed_book"));
+  RAGFT_TRY_STATUS(reranker->save(dir));
+  // retriever.json last: its presence says the directory is complete.
+  nlohmann::json j = {{"magic", kRetrieverMagic},       {"version", kRetrieverVersion},
+                      {"rerank", options.to_config()},  {"bm25", bm25_config},
+                      {"analyzer", analyzer_config},    {"train_queries", train_query_count},
+                      {"documents", doc_count}};
+  return Env::posix().write_file_atomic(dir / "retriever.json", j.dump(2));
+}
+
+Result<RerankedRetriever> RerankedRetriever::load(const std::filesystem::path& dir) {
+  const std::filesystem::path file = dir / "retriever.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    return make_error(ErrorCode::kNotFound, "{} does not exist: not a trained retriever (ragft train rerank)", file.string());
+  }
+  RAGFT_TRY(std::string text, Env::posix().read_file(file));
+  RerankedRetriever r;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.value("magic", "") != kRetrieverMagic || j.value("version", 0) != kRetrieverVersion) {
+      return make_error(ErrorCode::kCorrupt, "{}: not a version {} trained retriever", file.string(), kRetrieverVersion);
+    }
+    auto o = RerankerOptions::parse(j.at("rerank").get<std::string>());
+    if (!o.ok()) return make_error(ErrorCode::kCorrupt, "{}: {}", file.string(), o.error().message);
+    r.options = *o;
+    r.bm25_config = j.at("bm25").get<std::string>();
+    r.analyzer_config = j.at("analyzer").get<std::string>();
+    r.train_query_count = j.at("train_queries").get<std::size_t>();
+    r.doc_count = j.at("documents").get<std::size_t>();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kCorrupt, "{}: {}", file.string(), e.what());
+  }
+  RAGFT_TRY(r.closed_book, ClosedBookModel::load(dir / "closed_book"));
+  RAGFT_TRY(r.reranker, Reranker::load(dir, r.closed_book.get()));
+  if (!(r.reranker->options() == r.options)) {
+    return make_error(ErrorCode::kCorrupt, "{}: reranker.json was trained with {}, retriever.json says {}",
+                      dir.string(), r.reranker->options().to_config(), r.options.to_config());
+  }
+  return r;
+}
+
+Result<std::vector<SearchHit>> RerankedRetriever::search(Workspace& ws, const SearchRequest& request,
+                                                         RerankServeStats* stats) const {
+  if (request.mode != SearchMode::kBm25) {
+    return make_error(ErrorCode::kInvalidArgument, "the trained reranker re-ranks BM25 candidates; use --mode bm25 with it");
+  }
+  SearchRequest r = request;
+  r.k = std::max(request.k, options.depth) * 3;  // ~3 chunks per document wanted
+  RAGFT_TRY(std::vector<SearchHit> hits, ragft::search(ws, r));
+  std::vector<SearchHit> best;  // each document's best chunk, in BM25 order
+  std::unordered_set<DocId> seen;
+  for (SearchHit& h : hits) {
+    if (!seen.insert(h.doc_id).second) continue;
+    best.push_back(std::move(h));
+    if (best.size() >= options.depth) break;
+  }
+  std::vector<Candidate> cands;
+  cands.reserve(best.size());
+  std::unordered_map<std::string, std::size_t> by_ext;
+  RerankServeStats st;
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    RAGFT_TRY(std::optional<DocumentRecord> rec, ws.store().get(best[i].doc_id));
+    if (!rec) continue;  // removed since the index was caught up
+    by_ext[best[i].ext_id] = i;
+    cands.push_back({best[i].ext_id, best[i].score, rec->title, rec->text});
+    st.unknown_to_model += !closed_book->knows(best[i].ext_id);
+  }
+  st.candidates = cands.size();
+  if (stats) *stats = st;
+  std::vector<SearchHit> out;
+  for (const RunEntry& e : reranker->rerank(request.query, cands)) {
+    if (out.size() >= request.k) break;
+    SearchHit h = std::move(best[by_ext.at(e.doc_id)]);
+    h.score = static_cast<float>(e.score);
+    h.rank = static_cast<int>(out.size() + 1);
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 }  // namespace ragft::decide

@@ -5,6 +5,7 @@
 // the closed-book model's score as a feature).
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,17 +71,44 @@ Result<std::unique_ptr<Reranker>> train_reranker(Corpus& c, const QuerySet& trai
 std::vector<RunEntry> rerank_with(const Reranker& rr, const ClosedBookModel& cb, std::string_view q,
                                   const std::vector<Candidate>& cands);
 
+// What RerankedRetriever::search() saw, for staleness warnings: candidate documents the
+// closed-book model was not trained with score as if it had never heard of them.
+struct RerankServeStats {
+  std::size_t candidates = 0;        // documents reranked
+  std::size_t unknown_to_model = 0;  // of which unknown to the closed-book model
+};
+
 // The whole "fine-tuned retriever": a closed-book model trained on the corpus and the training
 // queries, and the reranker trained with it. `c` must hold its documents (load_maps with_docs).
+//
+// Saved (`ragft train rerank`, decide's fine_tuned_rag arm) as a directory: retriever.json
+// (magic, version, reranker options, the BM25 and analyzer configs of the workspace it was
+// trained on, how many queries and documents), reranker.json and closed_book/.
 struct RerankedRetriever {
   std::unique_ptr<ClosedBookModel> closed_book;
   std::unique_ptr<Reranker> reranker;
   RerankerOptions options;
+  // Provenance: the workspace's BM25 and analyzer configs at training time (the reranker's
+  // BM25 features were measured with them), training queries and corpus documents.
+  std::string bm25_config, analyzer_config;
+  std::size_t train_query_count = 0, doc_count = 0;
 
   // No training query with a relevant document in the corpus -> kInvalidArgument.
   static Result<RerankedRetriever> train(Corpus& c, const QuerySet& train, const ClosedBookOptions& cbo,
                                          const RerankerOptions& o);
   std::vector<RunEntry> rank(Corpus& c, std::string_view query) const;
+
+  Status save(const std::filesystem::path& dir) const;
+  // No retriever.json -> kNotFound; damaged files -> kCorrupt.
+  static Result<RerankedRetriever> load(const std::filesystem::path& dir);
+
+  // Serving: the request's BM25 hits (its tenant, principal and metadata filters applied inside
+  // the index) grouped into documents by their best chunk, the top `options.depth` documents
+  // reranked with their full title and text from the store, and the best chunk of each of the
+  // top request.k documents returned, scored by the reranker (scores compare within one query
+  // only). request.mode must be BM25 (kInvalidArgument otherwise).
+  Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& request,
+                                        RerankServeStats* stats = nullptr) const;
 };
 
 }  // namespace ragft::decide

@@ -9,7 +9,9 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "core/env.h"
 #include "text/analyzer.h"
 
 namespace ragft::decide {
@@ -17,6 +19,10 @@ namespace ragft::decide {
 namespace {
 
 constexpr std::size_t kMaxCache = 200000;
+constexpr const char* kMagic = "ragft-reranker";
+constexpr int kVersion = 1;
+const std::vector<std::string> kBaseFeatures = {"bm25_norm", "bm25_rrank", "bm25_log", "title_cover",
+                                                "text_cover", "idf_cover", "bigram_match", "log_len"};
 constexpr double kCbFloor = 1e-5;
 
 std::size_t hash_doc(const Candidate& c) {
@@ -205,7 +211,7 @@ Result<std::unique_ptr<Reranker>> Reranker::train(
   m->closed_book_ = closed_book;
   RAGFT_TRY(Analyzer analyzer, Analyzer::create(AnalyzerOptions{}));
   m->analyzer_ = std::make_unique<Analyzer>(std::move(analyzer));
-  m->names_ = {"bm25_norm", "bm25_rrank", "bm25_log", "title_cover", "text_cover", "idf_cover", "bigram_match", "log_len"};
+  m->names_ = kBaseFeatures;
   if (closed_book) m->names_.push_back("cb_logp");
 
   // Document frequencies over the distinct candidate documents of the training lists.
@@ -369,6 +375,66 @@ std::vector<std::pair<std::string, double>> Reranker::weights() const {
   for (std::size_t f = 0; f < names_.size(); ++f) out.emplace_back(names_[f], w_[f]);
   if (options_.loss == "pointwise") out.emplace_back("bias", w_[names_.size()]);
   return out;
+}
+
+}  // namespace ragft::decide
+
+namespace ragft::decide {
+
+Status Reranker::save(const std::filesystem::path& dir) const {
+  RAGFT_TRY_STATUS(Env::posix().create_dirs(dir));
+  nlohmann::json df = nlohmann::json::object();
+  for (const auto& [term, n] : df_) df[term] = n;
+  nlohmann::json j = {{"magic", kMagic},   {"version", kVersion}, {"config", options_.to_config()},
+                      {"features", names_}, {"mean", mean_},       {"std", std_},
+                      {"weights", w_},      {"df_docs", df_docs_}, {"df", std::move(df)}};
+  return Env::posix().write_file_atomic(dir / "reranker.json", j.dump());
+}
+
+Result<std::unique_ptr<Reranker>> Reranker::load(const std::filesystem::path& dir, const ClosedBookModel* closed_book) {
+  const std::filesystem::path file = dir / "reranker.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    return make_error(ErrorCode::kNotFound, "{} does not exist (reranker)", file.string());
+  }
+  RAGFT_TRY(std::string text, Env::posix().read_file(file));
+  std::unique_ptr<Reranker> m(new Reranker());
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.value("magic", "") != kMagic || j.value("version", 0) != kVersion) {
+      return make_error(ErrorCode::kCorrupt, "{}: not a version {} reranker", file.string(), kVersion);
+    }
+    auto o = RerankerOptions::parse(j.at("config").get<std::string>());
+    if (!o.ok()) return make_error(ErrorCode::kCorrupt, "{}: config: {}", file.string(), o.error().message);
+    m->options_ = *o;
+    m->names_ = j.at("features").get<std::vector<std::string>>();
+    m->mean_ = j.at("mean").get<std::vector<double>>();
+    m->std_ = j.at("std").get<std::vector<double>>();
+    m->w_ = j.at("weights").get<std::vector<double>>();
+    m->df_docs_ = j.at("df_docs").get<std::size_t>();
+    for (const auto& [term, n] : j.at("df").items()) m->df_[term] = n.get<std::uint32_t>();
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kCorrupt, "{}: {}", file.string(), e.what());
+  }
+  std::vector<std::string> expected = kBaseFeatures;
+  const bool with_cb = m->names_.size() == expected.size() + 1;
+  if (with_cb) expected.push_back("cb_logp");
+  const std::size_t nf = m->names_.size();
+  if (m->names_ != expected || m->mean_.size() != nf || m->std_.size() != nf || m->w_.size() != nf + 1) {
+    return make_error(ErrorCode::kCorrupt, "{}: features or weights do not match this version's {} features",
+                      file.string(), expected.size());
+  }
+  for (double s : m->std_) {
+    if (!(s > 0) || !std::isfinite(s)) return make_error(ErrorCode::kCorrupt, "{}: a standard deviation is not positive", file.string());
+  }
+  if (with_cb && !closed_book) {
+    return make_error(ErrorCode::kInvalidArgument, "{}: the reranker uses the closed-book feature; load its closed-book model too",
+                      file.string());
+  }
+  m->closed_book_ = with_cb ? closed_book : nullptr;
+  RAGFT_TRY(Analyzer analyzer, Analyzer::create(AnalyzerOptions{}));
+  m->analyzer_ = std::make_unique<Analyzer>(std::move(analyzer));
+  return m;
 }
 
 }  // namespace ragft::decide

@@ -22,10 +22,14 @@
 // list's judgments count as relevance 0.
 //
 // Thread safety: rerank() uses a per-instance analyzer and cache; one reranker per thread. The
-// ClosedBookModel passed to train() must outlive the reranker.
+// ClosedBookModel passed to train() or load() must outlive the reranker.
+//
+// File (save/load): reranker.json with magic, version, options, feature names, standardisation
+// (mean, std), weights and the document frequencies idf_cover uses.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -99,6 +103,15 @@ class Reranker {
   // Raw (unstandardised) features of each candidate, rows in candidate order; names as weights().
   std::vector<std::vector<double>> features(std::string_view query, const std::vector<Candidate>& candidates) const;
   const RerankerOptions& options() const { return options_; }
+  bool uses_closed_book() const { return closed_book_ != nullptr; }
+
+  // Writes reranker.json into `dir` (created; atomic).
+  Status save(const std::filesystem::path& dir) const;
+  // Reads reranker.json from `dir`. A model trained with the closed-book feature needs
+  // `closed_book` (the model it was trained with); kInvalidArgument when it is missing. No file
+  // -> kNotFound; bad magic/version, features this build does not compute, or damaged values ->
+  // kCorrupt.
+  static Result<std::unique_ptr<Reranker>> load(const std::filesystem::path& dir, const ClosedBookModel* closed_book);
 
  private:
   Reranker();

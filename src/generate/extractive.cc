@@ -82,12 +82,18 @@ double jaccard(const std::set<std::string>& a, const std::set<std::string>& b) {
 
 Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
                                  const ExtractiveOptions& options) {
-  Answer answer;
-  answer.question = request.query;
-  answer.generator = options.to_config();
   SearchRequest req = request;
   req.k = options.chunks;
   RAGFT_TRY(std::vector<SearchHit> hits, search(ws, req));
+  return answer_from_hits(ws, request, std::move(hits), options);
+}
+
+Result<Answer> answer_from_hits(Workspace& ws, const SearchRequest& request, std::vector<SearchHit> hits,
+                                const ExtractiveOptions& options) {
+  Answer answer;
+  answer.question = request.query;
+  answer.generator = options.to_config();
+  if (hits.size() > options.chunks) hits.resize(options.chunks);
   if (hits.empty()) {
     answer.abstained = true;
     answer.abstain_reason = "No relevant passages were found for this question.";
@@ -115,7 +121,8 @@ Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
 
   std::vector<Candidate> candidates;
   std::vector<std::string> terms;
-  const float top_score = hits.front().score > 0 ? hits.front().score : 1.0f;
+  const float top_score = hits.front().score;
+  const bool positive = std::all_of(hits.begin(), hits.end(), [](const SearchHit& h) { return h.score > 0; });
   for (std::size_t h = 0; h < hits.size(); ++h) {
     const std::string& text = hits[h].text;
     // A sentence is read in the context of its document's title: "It lowers the risk" under
@@ -135,7 +142,7 @@ Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
         if (c.terms.count(term) || title_terms.count(term)) covered += w;
       }
       c.support = covered / total_idf;
-      c.score = c.support + 0.1f * hits[h].score / top_score;
+      c.score = c.support + 0.1f * (positive ? hits[h].score / top_score : 1.0f / static_cast<float>(h + 1));
       candidates.push_back(std::move(c));
     }
   }

@@ -29,5 +29,10 @@ struct ExtractiveOptions {
 // Retrieves with `request` (its k is replaced by options.chunks) and composes the answer.
 Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
                                  const ExtractiveOptions& options = {});
+// Composes the answer to request.query from hits retrieved elsewhere (e.g. reranked), best
+// first; only the first options.chunks are read. The chunk-score tie-breaker is score / best
+// score when every score is positive, else 1 / rank (a reranker's scores may be negative).
+Result<Answer> answer_from_hits(Workspace& ws, const SearchRequest& request, std::vector<SearchHit> hits,
+                                const ExtractiveOptions& options = {});
 
 }  // namespace ragft

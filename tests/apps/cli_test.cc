@@ -160,6 +160,74 @@ TEST_F(CliTest, EvalRerankRefusesToLearnFromTheTestQueries) {
   EXPECT_NE(same.out.find("judged in both"), std::string::npos) << same.out;
 }
 
+TEST_F(CliTest, TrainedRerankerServesSearchAskAndEval) {
+  const auto kb = root_ / "kb";
+  write_file(kb / "a.txt", "Lava flows from volcanoes during an eruption. Volcanoes are mountains.\n");
+  write_file(kb / "b.txt", "Mountains are climbed by hikers; lava rock paths are common.\n");
+  write_file(kb / "c.txt", "Bees make honey and dance to share flowers with the hive.\n");
+  write_file(kb / "d.txt", "Flowers need bees; honey is sold at mountain markets.\n");
+  write_file(kb / "e.txt", "Espresso is strong coffee brewed from beans.\n");
+  write_file(kb / "f.txt", "Coffee beans grow on mountains in the tropics.\n");
+  write_file(root_ / "q.tsv",
+             "q1\tlava eruption\nq2\thoney bees dance\nq3\tstrong espresso coffee\nq4\tcoffee beans tropics\n"
+             "q5\thikers on mountains\n");
+  std::string qrels = "query-id\tcorpus-id\tscore\n";
+  for (const auto& [q, d] : std::vector<std::pair<std::string, std::string>>{
+           {"q1", "a.txt"}, {"q2", "c.txt"}, {"q3", "e.txt"}, {"q4", "f.txt"}, {"q5", "b.txt"}}) {
+    qrels += q + "\t" + (kb / d).string() + "\t1\n";
+  }
+  write_file(root_ / "qrels.tsv", qrels);
+  const std::string files = " --queries " + quote((root_ / "q.tsv").string()) + " --qrels " + quote((root_ / "qrels.tsv").string());
+
+  // Nothing trained yet: search --rerank says how to train one.
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(kb.string())).exit_code, 0);
+  auto untrained = run_ragft(ws() + " search lava --rerank", true);
+  EXPECT_EQ(untrained.exit_code, 1);
+  EXPECT_NE(untrained.out.find("ragft train rerank"), std::string::npos) << untrained.out;
+
+  auto trained = run_ragft(ws() + " --json train rerank" + files);
+  ASSERT_EQ(trained.exit_code, 0) << trained.out;
+  auto tj = nlohmann::json::parse(trained.out);
+  EXPECT_EQ(tj["train_queries"], 5);
+  EXPECT_EQ(tj["documents"], 6);
+  EXPECT_TRUE(std::filesystem::exists(data_ / "models" / "reranker" / "retriever.json"));
+
+  auto s = run_ragft(ws() + " --json search " + quote("honey bees dance") + " -k 2 --rerank");
+  ASSERT_EQ(s.exit_code, 0) << s.out;
+  auto sj = nlohmann::json::parse(s.out);
+  ASSERT_EQ(sj["hits"].size(), 2u) << sj;
+  EXPECT_EQ(sj["hits"][0]["doc_id"], (kb / "c.txt").string());
+  EXPECT_EQ(sj["hits"][0]["rank"], 1);
+  ASSERT_TRUE(sj.contains("reranker")) << sj;
+  EXPECT_EQ(sj["reranker"]["unknown_to_model"], 0);
+  EXPECT_GE(sj["reranker"]["reranked"].get<int>(), 2);
+
+  auto ask = run_ragft(ws() + " --json ask " + quote("Where do coffee beans grow?") + " --rerank");
+  ASSERT_EQ(ask.exit_code, 0) << ask.out;
+  auto aj = nlohmann::json::parse(ask.out);
+  EXPECT_TRUE(aj.contains("reranker")) << aj;
+  ASSERT_FALSE(aj["sources"].empty()) << aj;
+  EXPECT_EQ(aj["sources"][0]["doc_id"], (kb / "f.txt").string());
+
+  // A saved reranker is evaluated as saved; it re-ranks BM25 only.
+  auto eval = run_ragft(ws() + " --json eval retrieval --workspace " + quote(data_.string()) + " --corpus " +
+                        quote(kb.string()) + files + " --reranker " + quote((data_ / "models" / "reranker").string()));
+  ASSERT_EQ(eval.exit_code, 0) << eval.out;
+  auto ej = nlohmann::json::parse(eval.out);
+  EXPECT_TRUE(ej["config"].contains("rerank")) << ej;
+  EXPECT_GT(ej["metrics"]["ndcg@10"].get<double>(), 0.5);
+  auto hybrid = run_ragft(ws() + " search lava --rerank --mode hybrid", true);
+  EXPECT_EQ(hybrid.exit_code, 1);
+  EXPECT_NE(hybrid.out.find("BM25"), std::string::npos) << hybrid.out;
+
+  // A document added after training is flagged as unknown to the model.
+  write_file(kb / "g.txt", "Honey bees also dance on mountains.\n");
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(kb.string())).exit_code, 0);
+  auto stale = run_ragft(ws() + " search " + quote("honey bees dance") + " --rerank", true);
+  EXPECT_EQ(stale.exit_code, 0);
+  EXPECT_NE(stale.out.find("added after the reranker was trained"), std::string::npos) << stale.out;
+}
+
 TEST_F(CliTest, IncrementalSyncCountsAndPrune) {
   ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
   auto again = nlohmann::json::parse(run_ragft(ws() + " --json index " + quote(docs_.string())).out);

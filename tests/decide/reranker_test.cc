@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -224,6 +227,97 @@ TEST(RerankerTest, UsesTheClosedBookModelAsAFeature) {
   auto no_model = Reranker::train(lists, j, nullptr, RerankerOptions{}, &given);
   ASSERT_FALSE(no_model.ok());
   EXPECT_EQ(no_model.error().code, ErrorCode::kInvalidArgument);
+}
+
+std::filesystem::path temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_rr_XXXXXX").string();
+  EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
+  return tmpl;
+}
+
+void expect_same_ranking(const std::vector<RunEntry>& a, const std::vector<RunEntry>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].doc_id, b[i].doc_id) << "rank " << i;
+    EXPECT_DOUBLE_EQ(a[i].score, b[i].score) << "rank " << i;
+  }
+}
+
+TEST(RerankerTest, SavedAndLoadedRerankerScoresExactlyTheSame) {
+  Lists lists;
+  Judgments j;
+  make_data(30, lists, j);
+  auto rr = Reranker::train(lists, j, nullptr, RerankerOptions{});
+  ASSERT_TRUE(rr.ok()) << rr.error().to_string();
+  auto dir = temp_dir();
+  ASSERT_TRUE((*rr)->save(dir).ok());
+  auto back = Reranker::load(dir, nullptr);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_FALSE((*back)->uses_closed_book());
+  EXPECT_EQ((*back)->options(), (*rr)->options());
+  EXPECT_EQ((*back)->weights(), (*rr)->weights());
+  for (int q : {0, 7, 29}) expect_same_ranking((*back)->rerank(lists[q].first, lists[q].second),
+                                               (*rr)->rerank(lists[q].first, lists[q].second));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RerankerTest, LoadingWithTheClosedBookFeatureNeedsItsModel) {
+  Lists lists;
+  Judgments j;
+  make_data(20, lists, j);
+  std::vector<CorpusDoc> docs;
+  for (const auto& [q, cands] : lists)
+    for (const auto& c : cands) docs.push_back({c.doc_id, c.title, c.text});
+  ClosedBookOptions co;
+  co.threads = 1;
+  co.dim = 16;
+  co.epochs = 5;
+  auto cb = ClosedBookModel::train(docs, {}, co);
+  ASSERT_TRUE(cb.ok()) << cb.error().to_string();
+  auto rr = Reranker::train(lists, j, cb->get(), RerankerOptions{});
+  ASSERT_TRUE(rr.ok()) << rr.error().to_string();
+  auto dir = temp_dir();
+  ASSERT_TRUE((*rr)->save(dir).ok());
+  auto without = Reranker::load(dir, nullptr);
+  ASSERT_FALSE(without.ok());
+  EXPECT_EQ(without.error().code, ErrorCode::kInvalidArgument);
+  auto with = Reranker::load(dir, cb->get());
+  ASSERT_TRUE(with.ok()) << with.error().to_string();
+  EXPECT_TRUE((*with)->uses_closed_book());
+  expect_same_ranking((*with)->rerank(lists[4].first, lists[4].second), (*rr)->rerank(lists[4].first, lists[4].second));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RerankerTest, DamagedOrMissingFilesAreClearErrors) {
+  auto dir = temp_dir();
+  auto missing = Reranker::load(dir, nullptr);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  Lists lists;
+  Judgments j;
+  make_data(10, lists, j);
+  auto rr = Reranker::train(lists, j, nullptr, RerankerOptions{});
+  ASSERT_TRUE(rr.ok());
+  ASSERT_TRUE((*rr)->save(dir).ok());
+  const auto file = dir / "reranker.json";
+  std::string text;
+  {
+    std::ifstream in(file);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& t) { std::ofstream(file, std::ios::trunc) << t; };
+  write(text.substr(0, text.size() / 2));  // truncated
+  auto torn = Reranker::load(dir, nullptr);
+  ASSERT_FALSE(torn.ok());
+  EXPECT_EQ(torn.error().code, ErrorCode::kCorrupt);
+  std::string renamed = text;
+  renamed.replace(renamed.find("bigram_match"), 12, "bigram_masch");  // a feature this build lacks
+  write(renamed);
+  auto unknown = Reranker::load(dir, nullptr);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(unknown.error().message.find("features"), std::string::npos) << unknown.error().message;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
