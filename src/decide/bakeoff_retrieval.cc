@@ -408,7 +408,15 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     run_queries(a, [&](const std::string& q) { return rr->rerank(q, candidates(c, q, s.reranker.depth)); });
     a.build_seconds = index_seconds + cb_seconds + rr_seconds;
     a.peak_mb = std::max({index_mb, cb_mb, rr_mb});
-    a.disk_bytes = directory_bytes(ws_dir) + directory_bytes(o.cache_dir / "models" / "closed_book");
+    // Saved for serving: ragft search|ask --reranker DIR.
+    const fs::path model_dir = o.cache_dir / "models" / "fine_tuned_rag";
+    RerankedRetriever served{std::move(cb), std::move(rr), s.reranker, bm25.to_config(),
+                             c.ws->analyzer().options().to_config(), train.queries.size(), c.docs.size()};
+    RAGFT_TRY_STATUS(served.save(model_dir));
+    cb = std::move(served.closed_book);
+    rr = std::move(served.reranker);
+    a.extra["model"] = fs::absolute(model_dir).string();
+    a.disk_bytes = directory_bytes(ws_dir) + directory_bytes(model_dir);
     std::string weights;
     for (const auto& [name, wgt] : rr->weights()) weights += fmt::format("{}{} {:.2f}", weights.empty() ? "" : ", ", name, wgt);
     a.note = "weights: " + weights;
