@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,18 @@ class Embedder {
 
 // L2-normalises `n` rows of `dim` floats in place (zero rows stay zero).
 void l2_normalize_rows(float* rows, std::size_t n, int dim);
+
+// Instruction prefixes for encoders trained with them: e5 ("query: ", "passage: "), bge's query
+// instruction, nomic ("search_query: ", "search_document: "). The text of each role is sent as
+// prefix + text.
+struct EmbedPrefixes {
+  std::string query, passage;
+  bool empty() const { return query.empty() && passage.empty(); }
+};
+
+// `inner` with the prefixes prepended. model_id(): inner's, plus the passage prefix (stored
+// vectors depend on it; the query prefix changes only query vectors, which are never stored).
+// config(): inner's plus ",query_prefix=...,passage_prefix=..." (the non-empty ones).
+std::unique_ptr<Embedder> with_prefixes(std::unique_ptr<Embedder> inner, EmbedPrefixes prefixes);
 
 }  // namespace ragft

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/config_string.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "embed/openai_embedder.h"
@@ -48,9 +49,43 @@ Result<std::unique_ptr<Embedder>> trained_on_corpus(std::string_view kind, const
   RAGFT_TRY_STATUS(trained->save(dir));
   return std::unique_ptr<Embedder>(std::move(trained));
 }
-}  // namespace
 
-Result<std::string> canonical_embedder_config(std::string_view config) {
+// "bert:...,query_prefix=query: ,passage_prefix=passage: " -> the config without the prefix
+// items, and the prefixes. Prefixes are for pretrained encoders (bert, openai) only.
+struct SplitPrefixes {
+  std::string config;
+  EmbedPrefixes prefixes;
+};
+Result<SplitPrefixes> split_prefixes(std::string_view config) {
+  SplitPrefixes out;
+  const std::string_view kind = kind_of(config);
+  if (config.find("query_prefix=") == std::string_view::npos && config.find("passage_prefix=") == std::string_view::npos) {
+    out.config = std::string(config);
+    return out;
+  }
+  if (kind != "bert" && kind != "openai") {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "embedder '{}': query_prefix/passage_prefix apply to pretrained encoders (bert, openai), "
+                      "not {}",
+                      config, kind);
+  }
+  RAGFT_TRY(auto items, config_items(config, kind));
+  out.config = std::string(kind);
+  char sep = ':';
+  for (const auto& [key, value] : items) {
+    if (key == "query_prefix" || key == "passage_prefix") {
+      std::string& slot = key == "query_prefix" ? out.prefixes.query : out.prefixes.passage;
+      if (!slot.empty()) return make_error(ErrorCode::kInvalidArgument, "embedder '{}': {} given twice", config, key);
+      slot = value;
+      continue;
+    }
+    out.config += sep + key + "=" + value;
+    sep = ',';
+  }
+  return out;
+}
+
+Result<std::string> canonical_inner_config(std::string_view config) {
   const std::string_view kind = kind_of(config);
   if (kind == "sif") {
     RAGFT_TRY(SifOptions o, SifOptions::parse(config));
@@ -71,7 +106,7 @@ Result<std::string> canonical_embedder_config(std::string_view config) {
   return unknown_kind(config);
 }
 
-Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const EmbedderContext& context) {
+Result<std::unique_ptr<Embedder>> make_inner_embedder(std::string_view config, const EmbedderContext& context) {
   const std::string_view kind = kind_of(config);
   if (kind == "sif") {
     RAGFT_TRY(SifOptions o, SifOptions::parse(config));
@@ -84,6 +119,21 @@ Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const E
   if (kind == "openai") return make_openai_embedder(config);
   if (kind == "bert") return make_bert_embedder(config);
   return unknown_kind(config);
+}
+}  // namespace
+
+Result<std::string> canonical_embedder_config(std::string_view config) {
+  RAGFT_TRY(SplitPrefixes split, split_prefixes(config));
+  RAGFT_TRY(std::string canonical, canonical_inner_config(split.config));
+  if (!split.prefixes.query.empty()) canonical += ",query_prefix=" + split.prefixes.query;
+  if (!split.prefixes.passage.empty()) canonical += ",passage_prefix=" + split.prefixes.passage;
+  return canonical;
+}
+
+Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const EmbedderContext& context) {
+  RAGFT_TRY(SplitPrefixes split, split_prefixes(config));
+  RAGFT_TRY(std::unique_ptr<Embedder> inner, make_inner_embedder(split.config, context));
+  return with_prefixes(std::move(inner), std::move(split.prefixes));
 }
 
 }  // namespace ragft

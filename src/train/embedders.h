@@ -1,9 +1,13 @@
 // Builds an Embedder (embed/embedder.h) from its config string:
 //
+//   ict[:key=value,...]          the default: trained on the corpus (train/ict_embedder.h)
 //   sif[:key=value,...]          trained on the corpus the first time (train/sif_embedder.h),
 //                                then loaded from `model_dir`
 //   bert:path=DIR[,...]          a BERT-family checkpoint, run by libragft_torch.so
 //   openai:url=URL,model=NAME[,...]   an OpenAI-compatible /v1/embeddings endpoint
+//
+// bert and openai also take query_prefix=TEXT and passage_prefix=TEXT (instruction prefixes such
+// as e5's "query: " and "passage: "; no commas; embed/embedder.h with_prefixes).
 //
 // An unknown kind or bad options -> kInvalidArgument naming the config.
 #pragma once
