@@ -1,6 +1,7 @@
 // End-to-end tests of the `ragft` binary: index, search, ask with citations, ACLs, sync.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 
 #include "apps/test_util.h"
@@ -226,6 +227,36 @@ TEST_F(CliTest, TrainedRerankerServesSearchAskAndEval) {
   auto stale = run_ragft(ws() + " search " + quote("honey bees dance") + " --rerank", true);
   EXPECT_EQ(stale.exit_code, 0);
   EXPECT_NE(stale.out.find("added after the reranker was trained"), std::string::npos) << stale.out;
+}
+
+TEST_F(CliTest, PromptAndRaftTrainingData) {
+  auto prompt = run_ragft("prompt");
+  ASSERT_EQ(prompt.exit_code, 0);
+  EXPECT_NE(prompt.out.find("[user]"), std::string::npos);
+  write_file(root_ / "my_prompt.txt", prompt.out);
+
+  ASSERT_EQ(run_ragft(ws() + " index " + quote(docs_.string())).exit_code, 0);
+  const std::string volcano = (docs_ / "volcano.md").string();
+  write_file(root_ / "q.jsonl", "{\"id\": \"v1\", \"question\": \"What flows from the vent during an eruption?\", "
+                                "\"answer\": \"lava\", \"evidence\": [{\"doc_id\": \"" + volcano + "\"}]}\n");
+  const auto out = root_ / "raft.jsonl";
+  auto r = run_ragft(ws() + " raft --questions " + quote((root_ / "q.jsonl").string()) + " --out " + quote(out.string()) +
+                         " --prompt " + quote((root_ / "my_prompt.txt").string()) + " --config raft:no_oracle=0",
+                     true);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("1 examples (1 with the oracle, 0 without)"), std::string::npos) << r.out;
+  std::ifstream in(out);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  auto j = nlohmann::json::parse(line);
+  const std::string answer = j["messages"][2]["content"];
+  EXPECT_EQ(answer.rfind("lava [", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Evidence: \"Lava flows from the vent during an eruption.\""), std::string::npos) << answer;
+
+  write_file(root_ / "bad.jsonl", "{\"id\": \"x\", \"question\": \"?\", \"evidence\": [{\"doc_id\": \"missing\"}]}\n");
+  auto bad = run_ragft(ws() + " raft --questions " + quote((root_ / "bad.jsonl").string()), true);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("document missing is not in the workspace"), std::string::npos) << bad.out;
 }
 
 TEST_F(CliTest, IncrementalSyncCountsAndPrune) {
