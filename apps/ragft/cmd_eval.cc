@@ -186,7 +186,11 @@ int run_eval(const Globals& g, const EvalArgs& a) {
   nlohmann::json config = {{"bm25", ws->index().options().to_config()},
                            {"analyzer", ws->analyzer().options().to_config()},
                            {"chunker", chunker->to_config()}};
-  if (*mode != SearchMode::kBm25) config["dense"] = ws->dense()->config();
+  if (*mode != SearchMode::kBm25) {
+    auto dense = ws->load_dense();  // loaded by the first query; loads here when there was none
+    if (!dense.ok()) return report(dense.error());
+    if (*dense != nullptr) config["dense"] = (*dense)->config();
+  }
   if (*mode == SearchMode::kHybrid) config["fusion"] = fusion->to_config();
   if (reranked) config["rerank"] = reranked->options.to_config();
   if (g.json) {

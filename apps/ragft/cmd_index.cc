@@ -52,6 +52,11 @@ int run_index(const Globals& g, const IndexArgs& a) {
   auto caught = ws->catch_up();
   progress_done();
   if (!caught.ok()) return report(caught.error());
+  // The dense index is loaded when the catch-up had dense work; --json reports its vector count,
+  // so it loads it otherwise too.
+  Result<DenseIndex*> dense = ws->dense();
+  if (g.json) dense = ws->load_dense();
+  if (!dense.ok()) return report(dense.error());
   const SyncSummary& s = *summary;
   const CatchUpSummary& c = *caught;
   if (g.json) {
@@ -61,10 +66,10 @@ int run_index(const Globals& g, const IndexArgs& a) {
                         {"sync_seconds", s.seconds}, {"failures", s.failures},
                         {"index", {{"chunks_added", c.chunks_added}, {"chunks_removed", c.chunks_removed},
                                    {"seconds", c.seconds}, {"rebuilt", c.rebuilt}}},
-                        {"dense", ws->dense() == nullptr
+                        {"dense", *dense == nullptr
                                       ? nlohmann::json(nullptr)
-                                      : nlohmann::json{{"config", ws->dense()->config()},
-                                                       {"vectors", ws->dense()->vectors().size()},
+                                      : nlohmann::json{{"config", (*dense)->config()},
+                                                       {"vectors", (*dense)->vectors().size()},
                                                        {"embedded", c.dense_embedded},
                                                        {"cache_hits", c.dense_cache_hits},
                                                        {"seconds", c.dense_seconds}}},
@@ -76,9 +81,9 @@ int run_index(const Globals& g, const IndexArgs& a) {
              "in {:.2f}s; index +{} -{} chunks in {:.2f}s\n",
              s.added, s.changed, s.unchanged, s.removed, s.failed, s.files, s.skipped, s.seconds,
              c.chunks_added, c.chunks_removed, c.seconds);
-  if (ws->dense() != nullptr && c.dense_changes > 0) {
+  if (*dense != nullptr && c.dense_changes > 0) {
     fmt::print(stderr, "dense: {} chunks embedded, {} from the cache, {} vectors ({}) in {:.2f}s\n", c.dense_embedded,
-               c.dense_cache_hits, ws->dense()->vectors().size(), ws->dense()->config(), c.dense_seconds);
+               c.dense_cache_hits, (*dense)->vectors().size(), (*dense)->config(), c.dense_seconds);
   }
   return 0;
 }

@@ -22,13 +22,22 @@ class Env {
   virtual Status write_file_atomic(const std::filesystem::path& path, std::string_view data);
   virtual Status remove_file(const std::filesystem::path& path);
   virtual Status create_dirs(const std::filesystem::path& path);
+  // Append with a committed length, for logs whose length is recorded elsewhere (the commit
+  // point): cuts `path` to `offset` bytes (dropping a torn or uncommitted tail), writes `data`
+  // there and fsyncs the file (and its directory when the file was created). After ok, the first
+  // offset + data.size() bytes are durable. On error the bytes past `offset` are unspecified.
+  // A missing file is created when `offset` is 0; a file shorter than `offset` -> kCorrupt.
+  virtual Status append_file(const std::filesystem::path& path, std::uint64_t offset, std::string_view data);
 };
 
-// Fails every write from the Nth on (counting from 1) with ErrorCode::kIo; 0 never fails.
+// Fails every write from the Nth on (counting from 1) with ErrorCode::kIo; 0 never fails. Both
+// write_file_atomic and append_file count as writes; a failed append first writes the first half
+// of its data unsynced, as a crash in the middle of it would leave it (a torn tail).
 class FaultEnv : public Env {
  public:
   explicit FaultEnv(int fail_from_write = 0) : fail_from_(fail_from_write) {}
   Status write_file_atomic(const std::filesystem::path& path, std::string_view data) override;
+  Status append_file(const std::filesystem::path& path, std::uint64_t offset, std::string_view data) override;
   int writes() const { return writes_; }
 
  private:

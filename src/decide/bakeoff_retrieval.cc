@@ -340,7 +340,12 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
              : rag.how.mode == SearchMode::kDense ? "dense retrieval over the chunked corpus"
                                                   : "hybrid BM25 + dense retrieval over the chunked corpus";
     a.config = rag_mode_label(rag.how) + ";" + bm25.to_config() + "," + c.ws->analyzer().options().to_config();
-    if (dense) a.config += ";" + c.ws->dense()->config();
+    std::string dense_config;
+    if (dense) {
+      RAGFT_TRY(DenseIndex * index, c.ws->load_dense());
+      if (index != nullptr) dense_config = index->config();
+      a.config += ";" + dense_config;
+    }
     a.capabilities = {true, true, "incremental"};
     run_queries(a, [&](const std::string& q) { return ranked_docs(c, rag.how, q, kDepth); });
     a.build_seconds = index_seconds + (dense ? rag.dense_seconds : 0.0);
@@ -352,7 +357,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
     a.extra["bm25"] = bm25.to_config();
     a.extra["mode"] = rag_mode_label(rag.how);
     if (!rag.validation.is_null()) a.extra["validation_ndcg@10"] = rag.validation;
-    if (dense) a.extra["dense"] = c.ws->dense()->config();
+    if (dense) a.extra["dense"] = dense_config;
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }
 

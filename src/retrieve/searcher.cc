@@ -131,17 +131,18 @@ Result<std::vector<ScoredChunk>> rank_analyzed(Workspace& ws, const SearchReques
     }
     return ws.index().search(q.terms, request.k, filter);
   }
-  if (ws.dense() == nullptr) {
+  RAGFT_TRY(DenseIndex * dense, ws.load_dense());  // loaded on the first dense query
+  if (dense == nullptr) {
     return make_error(ErrorCode::kInvalidArgument,
                       "search mode {} needs a dense index, and workspace {} has none; build one with "
                       "`ragft index --embedder ict` (or another embedder config)",
                       search_mode_name(request.mode), ws.dir().string());
   }
-  if (request.mode == SearchMode::kDense) return ws.dense()->search(request.query, request.k, filter);
+  if (request.mode == SearchMode::kDense) return dense->search(request.query, request.k, filter);
   const std::size_t depth = std::max(request.k, request.candidates);
   std::vector<std::vector<ScoredChunk>> lists(2);
   if (!q.terms.empty()) lists[0] = ws.index().search(q.terms, depth, filter);
-  RAGFT_TRY(lists[1], ws.dense()->search(request.query, depth, filter));
+  RAGFT_TRY(lists[1], dense->search(request.query, depth, filter));
   return fuse(lists, request.fusion, request.k);
 }
 }  // namespace

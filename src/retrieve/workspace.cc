@@ -216,7 +216,7 @@ Result<CatchUpSummary> Workspace::catch_up_locked() {
   summary.chunks_removed = walk.removed;
   if (summary.changes > 0) RAGFT_TRY_STATUS(index_->merge(8));
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  RAGFT_TRY_STATUS(catch_up_dense_locked(last, summary));
+  RAGFT_TRY_STATUS(catch_up_dense_locked(last, summary, false));
   last_catch_up_ = summary;
   return summary;
 }
@@ -268,16 +268,29 @@ Status Workspace::open_dense_locked() {
   };
   RAGFT_TRY(DenseIndex dense, DenseIndex::open(dir_ / "index" / "dense", *dense_options_, std::move(context)));
   dense_ = std::make_unique<DenseIndex>(std::move(dense));
+  ++dense_loads_;
   return ok_status();
 }
 
-Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary) {
+Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary, bool load) {
   if (!dense_options_) return ok_status();
   auto t0 = std::chrono::steady_clock::now();
+  if (dense_) {
+    // Another process may have saved the dense index since this one loaded it: replay what it
+    // appended, or reload when it compacted or rebuilt.
+    RAGFT_TRY(bool current, dense_->follow_disk());
+    if (!current) dense_.reset();
+  }
   if (!dense_) {
     // Opened once the store has chunks: a trainable embedder learns from them.
     RAGFT_TRY(StoreStats stats, store_->stats());
     if (stats.chunks == 0) return ok_status();
+    if (!load) {
+      // Files already at `last` for this config: nothing to apply, so leave them on disk until
+      // a dense query needs them (load_dense).
+      RAGFT_TRY(std::optional<Seq> recorded, DenseIndex::recorded_seq(dir_ / "index" / "dense", *dense_options_));
+      if (recorded && *recorded == last) return ok_status();
+    }
     RAGFT_TRY_STATUS(open_dense_locked());
   }
   Seq applied = dense_->applied_seq();
@@ -300,13 +313,36 @@ Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary) {
     }
     Status commit(Seq seq) { return dense.commit(seq, store); }
   } sink{*dense_, *store_};
-  RAGFT_TRY(ChangeWalk walk, walk_changes(*store_, applied, last, sink, {}));
-  RAGFT_TRY_STATUS(dense_->save());
-  summary.dense_changes = walk.changes;
-  summary.dense_embedded = dense_->embedded() - embedded0;
-  summary.dense_cache_hits = dense_->cache_hits() - hits0;
-  summary.dense_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto walk = walk_changes(*store_, applied, last, sink, {});
+  Status saved = walk.ok() ? dense_->save() : Status(walk.take_error());
+  if (!saved.ok()) {
+    // The index in memory may be ahead of its files: reload it from them next time.
+    dense_.reset();
+    return saved;
+  }
+  summary.dense_changes += walk->changes;
+  summary.dense_embedded += dense_->embedded() - embedded0;
+  summary.dense_cache_hits += dense_->cache_hits() - hits0;
+  summary.dense_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return ok_status();
+}
+
+Result<DenseIndex*> Workspace::load_dense() {
+  if (dense_ || !dense_options_) return dense_.get();
+  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir_));
+  RAGFT_TRY(Seq last, store_->last_seq());
+  // The dense work of this load counts as part of the last catch-up.
+  RAGFT_TRY_STATUS(catch_up_dense_locked(last, last_catch_up_, true));
+  return dense_.get();
+}
+
+Status Workspace::compact_dense() {
+  if (!dense_options_) return ok_status();
+  RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir_));
+  RAGFT_TRY(Seq last, store_->last_seq());
+  RAGFT_TRY_STATUS(catch_up_dense_locked(last, last_catch_up_, true));
+  if (!dense_) return ok_status();
+  return dense_->compact();
 }
 
 }  // namespace ragft

@@ -3,6 +3,12 @@
 // it brings the indexes up to date with the store's change log (catch-up), rebuilding an index
 // from scratch when its files are missing or corrupt.
 //
+// The dense index is loaded lazily: open() and catch_up() load it (embedder and vectors) only
+// when it has change-log entries to apply, or its files record another config or sequence than
+// the store's; otherwise it stays on disk until load_dense() (the searcher calls it for dense and
+// hybrid queries). So BM25-only commands never read the vectors, and a dense query sees the same
+// index an eager load would have given.
+//
 // Not thread-safe: one Workspace per thread (the store connection and analyzer are per object).
 #pragma once
 
@@ -59,8 +65,19 @@ class Workspace {
   Store& store() { return *store_; }
   Bm25Index& index() { return *index_; }
   Analyzer& analyzer() { return *analyzer_; }
-  // The dense index, or null when the workspace has none.
+  // True when the workspace keeps a dense index (configured now or recorded in dense.json).
+  bool has_dense() const { return dense_options_.has_value(); }
+  // The dense index, loaded (under the index lock) and caught up with the store if it was not
+  // yet; null when the workspace has none, or its store has no chunks yet. Load errors (a model
+  // that fails to load, an unreadable file) are returned; damaged index files are rebuilt.
+  Result<DenseIndex*> load_dense();
+  // The dense index if it is loaded, else null (see load_dense()).
   DenseIndex* dense() { return dense_.get(); }
+  // How many times this object loaded the dense index (for tests: 0 after BM25-only use).
+  std::size_t dense_loads() const { return dense_loads_; }
+  // Folds the dense index's delta log into a new base file (DenseIndex::compact), loading the
+  // index first. A no-op without a dense index.
+  Status compact_dense();
   const std::filesystem::path& dir() const { return dir_; }
   const CatchUpSummary& last_catch_up() const { return last_catch_up_; }
 
@@ -76,14 +93,16 @@ class Workspace {
   Status read_dense_config_locked();
   // Opens the dense index for dense_options_ (training its embedder when needed).
   Status open_dense_locked();
-  Status catch_up_dense_locked(Seq last, CatchUpSummary& summary);
+  // Brings the dense index up to `last`; `load`: open it even when its files are current.
+  Status catch_up_dense_locked(Seq last, CatchUpSummary& summary, bool load);
   std::filesystem::path dir_;
   WorkspaceOptions options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Bm25Index> index_;
   std::unique_ptr<Analyzer> analyzer_;
   std::optional<DenseOptions> dense_options_;  // configured dense index, if any
-  std::unique_ptr<DenseIndex> dense_;          // opened once the store has chunks
+  std::unique_ptr<DenseIndex> dense_;          // loaded on demand (above)
+  std::size_t dense_loads_ = 0;
   CatchUpSummary last_catch_up_;
 };
 

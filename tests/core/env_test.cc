@@ -120,6 +120,37 @@ TEST_F(EnvTest, RemoveFile) {
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(EnvTest, AppendAtTheCommittedLength) {
+  Env& env = Env::posix();
+  fs::path p = dir_ / "log";
+  ASSERT_TRUE(env.append_file(p, 0, "abc").ok());  // creates
+  ASSERT_TRUE(env.append_file(p, 3, "def").ok());
+  EXPECT_EQ(*env.read_file(p), "abcdef");
+  // A tail past the committed length (a torn append) is cut before writing.
+  ASSERT_TRUE(env.append_file(p, 4, "XY").ok());
+  EXPECT_EQ(*env.read_file(p), "abcdXY");
+  ASSERT_TRUE(env.append_file(p, 0, "").ok());
+  EXPECT_EQ(*env.read_file(p), "");
+  // A file shorter than its committed length has lost data.
+  Status s = env.append_file(p, 10, "z");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kCorrupt);
+  Status missing_dir = env.append_file(dir_ / "no" / "log", 0, "x");
+  ASSERT_FALSE(missing_dir.ok());
+  EXPECT_EQ(missing_dir.error().code, ErrorCode::kIo);
+}
+
+TEST_F(EnvTest, FaultEnvTearsAFailedAppend) {
+  FaultEnv env(2);
+  fs::path p = dir_ / "log";
+  ASSERT_TRUE(env.append_file(p, 0, "committed").ok());
+  Status s = env.append_file(p, 9, "0123456789");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kIo);
+  EXPECT_EQ(*env.read_file(p), "committed01234");  // half of it reached the file
+  EXPECT_EQ(env.writes(), 2);
+}
+
 TEST_F(EnvTest, FaultEnvZeroNeverFails) {
   FaultEnv env(0);
   for (int i = 0; i < 5; ++i) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/check.h"
+#include "dense_test_util.h"
 #include "retrieve/searcher.h"
 #include "retrieve/workspace.h"
 
@@ -15,53 +16,7 @@ namespace ragft {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A small SIF model: trains in well under a second on these corpora, deterministic (1 thread).
-constexpr const char* kEmbedder = "sif:dim=16,epochs=2,mincount=1,bucket=2000,threads=1";
-
-fs::path temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "ragft_dense_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
-struct TempDir {
-  fs::path path = temp_dir();
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-Status put(Store& store, const std::string& id, const std::string& text, std::vector<std::string> acl = {},
-           const std::string& tenant = "default") {
-  NewDocument d;
-  d.ext_id = id;
-  d.tenant = tenant;
-  d.source = "mem:" + id;
-  d.format = "txt";
-  d.title = "title of " + id;
-  d.text = text;
-  d.acl = std::move(acl);
-  d.content_hash = std::to_string(std::hash<std::string>{}(text + d.title + tenant));
-  NewChunk c;
-  c.char_end = static_cast<std::int64_t>(text.size());
-  c.text = text;
-  auto r = store.upsert(d, {c});
-  if (!r.ok()) return r.take_error();
-  return ok_status();
-}
-
-const std::vector<std::string> kTexts = {
-    "red apples grow on tall trees in the orchard",
-    "the river floods the valley every spring",
-    "proteins fold into stable three dimensional shapes",
-    "a cat sleeps on the warm windowsill all afternoon",
-    "stock markets fell sharply after the announcement",
-    "vaccines train the immune system to recognise viruses",
-    "the orchestra played a quiet symphony at night",
-    "glaciers retreat as global temperatures rise",
-};
+using namespace testing_dense;
 
 WorkspaceOptions with_dense(const std::string& embedder = kEmbedder) {
   WorkspaceOptions o;
@@ -114,10 +69,16 @@ TEST(DenseWorkspace, FollowsTheChangeLog) {
   EXPECT_EQ(hits->size(), kTexts.size() - 1);
   for (const auto& h : *hits) EXPECT_NE(h.ext_id, "d3");
 
-  // The state survives reopening (no re-embedding, same applied sequence).
+  // The state survives reopening (no re-embedding, same applied sequence). Nothing to apply:
+  // the dense index stays on disk until it is first needed.
   auto again = Workspace::open(dir.path);  // no options: the recorded dense config is kept
   ASSERT_TRUE(again.ok()) << again.error().to_string();
-  ASSERT_NE(again->dense(), nullptr);
+  EXPECT_TRUE(again->has_dense());
+  EXPECT_EQ(again->dense(), nullptr);
+  auto loaded = again->load_dense();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+  ASSERT_NE(*loaded, nullptr);
+  EXPECT_EQ(again->dense(), *loaded);
   EXPECT_EQ(again->last_catch_up().dense_embedded, 0u);
   EXPECT_EQ(again->dense()->vectors().size(), kTexts.size() - 1);
   EXPECT_EQ(again->dense()->config(), ws->dense()->config());
