@@ -385,6 +385,10 @@ Result<HfBpeTokenizer> HfBpeTokenizer::from_json_text(std::string_view tokenizer
       size = std::max(size, static_cast<std::size_t>(t.id) + 1);
       impl->added.push_back(std::move(t));
     }
+    if (size > 2 * (impl->vocab.size() + impl->added.size()) + 1024) {  // a stray id; don't allocate for it
+      return make_error(ErrorCode::kCorrupt, "{}: ids run up to {} for {} tokens", where, size - 1,
+                        impl->vocab.size() + impl->added.size());
+    }
     impl->tokens.assign(size, std::string());
     impl->special.assign(size, false);
     for (const auto& [t, id] : impl->vocab.entries()) impl->tokens[static_cast<std::size_t>(id)] = t;

@@ -337,7 +337,7 @@ struct SentencePieceModel::Impl {
   void segment_bpe_word(std::string_view s, std::vector<std::pair<std::string_view, std::int32_t>>& out) const;
   std::vector<std::pair<std::string_view, std::int32_t>> segment_unigram(std::string_view s) const;
   // Appends the ids of one stretch of raw text.
-  void encode_text(std::string_view text, std::vector<std::int32_t>& ids, std::vector<std::string>* pieces) const;
+  void encode_text(std::string_view text, std::vector<std::int32_t>& ids) const;
 };
 
 std::vector<std::pair<std::string_view, std::int32_t>> SentencePieceModel::Impl::segment_bpe(std::string_view s) const {
@@ -490,8 +490,7 @@ std::vector<std::pair<std::string_view, std::int32_t>> SentencePieceModel::Impl:
   return out;
 }
 
-void SentencePieceModel::Impl::encode_text(std::string_view text, std::vector<std::int32_t>& ids,
-                                           std::vector<std::string>* out_pieces) const {
+void SentencePieceModel::Impl::encode_text(std::string_view text, std::vector<std::int32_t>& ids) const {
   std::string normalized = normalize(text);
   if (normalized.empty()) return;
   auto segs = type == Type::kBpe ? segment_bpe(normalized) : segment_unigram(normalized);
@@ -499,24 +498,23 @@ void SentencePieceModel::Impl::encode_text(std::string_view text, std::vector<st
   for (const auto& [piece, id] : segs) {
     bool is_unk = id == unk;
     if (is_unk && byte_fallback) {
-      for (char c : piece) {
-        std::int32_t b = byte_ids[static_cast<unsigned char>(c)];
-        ids.push_back(b);
-        if (out_pieces) out_pieces->push_back(pieces[static_cast<std::size_t>(b)].piece);
-      }
-    } else if (is_unk && prev_unk) {  // a run of unknown characters is one unknown piece
-      if (out_pieces) out_pieces->back() += piece;
-    } else {
+      for (char c : piece) ids.push_back(byte_ids[static_cast<unsigned char>(c)]);
+    } else if (!(is_unk && prev_unk)) {  // a run of unknown characters is one unknown piece
       ids.push_back(id);
-      if (out_pieces) out_pieces->emplace_back(piece);
     }
     prev_unk = is_unk;
   }
 }
 
-Result<SentencePieceModel> SentencePieceModel::from_bytes(std::string_view proto, const Options& options,
-                                                          std::string_view where_view) {
-  std::string where(where_view);
+namespace {
+
+// The model of a serialized ModelProto; `config` (may be null) names other bos/eos/pad pieces.
+Result<std::shared_ptr<SentencePieceModel::Impl>> load_model(std::string_view proto,
+                                                             const SentencePieceModel::Options& options,
+                                                             const std::string& where, const TokenizerConfig* config) {
+  using Impl = SentencePieceModel::Impl;
+  using PieceType = SentencePieceModel::PieceType;
+  using Type = SentencePieceModel::Type;
   auto impl = std::make_shared<Impl>();
   impl->options = options;
   std::uint64_t model_type = 1;
@@ -702,6 +700,27 @@ Result<SentencePieceModel> SentencePieceModel::from_bytes(std::string_view proto
   impl->bos = control(bos_piece);
   impl->eos = control(eos_piece);
   impl->pad = control(pad_piece);
+  if (config) {  // tokenizer_config.json's tokens, when they name pieces
+    auto pick = [&](const std::string& tok, std::int32_t& out) {
+      if (tok.empty()) return;
+      if (std::int32_t id = impl->reserved.find(tok); id >= 0) {
+        out = id;
+      } else if (std::int32_t id2 = impl->normal.find(tok); id2 >= 0) {
+        out = id2;
+      }
+    };
+    pick(config->bos_token, impl->bos);
+    pick(config->eos_token, impl->eos);
+    pick(config->pad_token, impl->pad);
+  }
+  return impl;
+}
+
+}  // namespace
+
+Result<SentencePieceModel> SentencePieceModel::from_bytes(std::string_view proto, const Options& options,
+                                                          std::string_view where) {
+  RAGFT_TRY(auto impl, load_model(proto, options, std::string(where), nullptr));
   return SentencePieceModel(std::move(impl));
 }
 
@@ -717,17 +736,11 @@ Result<SentencePieceModel> SentencePieceModel::from_dir(const fs::path& dir) {
   Options o;
   o.add_bos = config.add_bos_token.value_or(o.add_bos);
   o.add_eos = config.add_eos_token.value_or(o.add_eos);
-  RAGFT_TRY(SentencePieceModel m, from_file(dir / "tokenizer.model", o));
-  auto impl = std::make_shared<Impl>(*m.impl_);
-  auto pick = [&](const std::string& tok, std::int32_t& out) {
-    if (tok.empty()) return;
-    std::int32_t id = m.id(tok);
-    if (id >= 0) out = id;
-  };
-  pick(config.bos_token, impl->bos);
-  pick(config.eos_token, impl->eos);
-  pick(config.pad_token, impl->pad);
-  pick(config.unk_token, impl->unk);
+  fs::path path = dir / "tokenizer.model";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return make_error(ErrorCode::kNotFound, "{}: no such file", path.string());
+  RAGFT_TRY(std::string bytes, Env::posix().read_file(path));
+  RAGFT_TRY(auto impl, load_model(bytes, o, path.string(), &config));
   return SentencePieceModel(std::move(impl));
 }
 
@@ -736,7 +749,7 @@ std::vector<std::int32_t> SentencePieceModel::encode(std::string_view text, bool
   std::vector<std::int32_t> ids;
   if (add_special_tokens && m.options.add_bos && m.bos >= 0) ids.push_back(m.bos);
   if (!m.options.split_special) {
-    m.encode_text(text, ids, nullptr);
+    m.encode_text(text, ids);
   } else {
     std::size_t start = 0;
     for (std::size_t i = 0; i < text.size();) {
@@ -745,24 +758,19 @@ std::vector<std::int32_t> SentencePieceModel::encode(std::string_view text, bool
         ++i;
         continue;
       }
-      m.encode_text(text.substr(start, i - start), ids, nullptr);
+      m.encode_text(text.substr(start, i - start), ids);
       ids.push_back(id);
       i += len;
       start = i;
     }
-    m.encode_text(text.substr(start), ids, nullptr);
+    m.encode_text(text.substr(start), ids);
   }
   if (add_special_tokens && m.options.add_eos && m.eos >= 0) ids.push_back(m.eos);
   return ids;
 }
 
 std::vector<std::string> SentencePieceModel::encode_pieces(std::string_view text) const {
-  std::vector<std::int32_t> ids;
   std::vector<std::string> pieces;
-  if (!impl_->options.split_special) {
-    impl_->encode_text(text, ids, &pieces);
-    return pieces;
-  }
   for (std::int32_t id : encode(text, false)) pieces.push_back(token(id));
   return pieces;
 }

@@ -64,7 +64,7 @@ class SentencePieceModel final : public SubwordTokenizer {
   // A missing file -> kNotFound.
   static Result<SentencePieceModel> from_file(const std::filesystem::path& path, const Options& options = {});
   // dir/tokenizer.model; TokenizerConfig::from_dir(dir) sets add_bos / add_eos when it has
-  // add_bos_token / add_eos_token, and bos/eos/pad/unk tokens that name pieces.
+  // add_bos_token / add_eos_token, and the bos/eos/pad tokens when they name pieces.
   static Result<SentencePieceModel> from_dir(const std::filesystem::path& dir);
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = true) const override;

@@ -681,6 +681,7 @@ TEST(HfBpeTokenizer, DamagedFilesAreCorrupt) {
   EXPECT_EQ(edit([](json& j) { j["model"]["merges"].push_back(json::array({"a"})); }), ErrorCode::kCorrupt);
   EXPECT_EQ(edit([](json& j) { j["model"]["vocab"]["z"] = -1; }), ErrorCode::kCorrupt);
   EXPECT_EQ(edit([](json& j) { j["model"]["vocab"]["z"] = "1"; }), ErrorCode::kCorrupt);
+  EXPECT_EQ(edit([](json& j) { j["model"]["vocab"]["z"] = 9999999; }), ErrorCode::kCorrupt);  // far from dense
   EXPECT_EQ(edit([](json& j) { j["model"]["fuse_unk"] = "yes"; }), ErrorCode::kCorrupt);
   EXPECT_EQ(edit([](json& j) { j["added_tokens"] = json::array({{{"content", "x"}}}); }), ErrorCode::kCorrupt);
   EXPECT_EQ(edit([](json& j) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "core/utf8.h"
 #include "embed/tokenizer_test_data.h"
 
 namespace ragft {
@@ -452,6 +453,32 @@ TEST(SentencePieceModel, DamagedFilesAreCorrupt) {
   auto missing = SentencePieceModel::from_file("/nonexistent/tokenizer.model");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(SentencePieceModel, DamagedBytesNeverCrash) {
+  // Random byte flips and truncations of valid models: each load is either an error (corrupt or
+  // unsupported) or a model whose output is valid UTF-8. (Run under ASan/UBSan too.)
+  std::mt19937 rng(9);
+  const std::string models[] = {sp_model_bytes(sp_llama2_spec()), sp_model_bytes(sp_unigram_charsmap_spec())};
+  int loaded = 0, refused = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string bytes = models[i % 2];
+    std::uniform_int_distribution<std::size_t> pos(0, bytes.size() - 1);
+    for (int k = 0; k < 1 + i % 4; ++k) bytes[pos(rng)] = static_cast<char>(rng() & 0xFF);
+    if (i % 5 == 0) bytes.resize(pos(rng));
+    auto m = SentencePieceModel::from_bytes(bytes);
+    if (!m.ok()) {
+      ++refused;
+      EXPECT_TRUE(m.error().code == ErrorCode::kCorrupt || m.error().code == ErrorCode::kUnsupported)
+          << m.error().to_string();
+      continue;
+    }
+    ++loaded;
+    std::string out = m->decode(m->encode("Hello world, ﬁsh \uFF28 🎉 <s>", true));
+    EXPECT_EQ(sanitize_utf8(out), out);
+  }
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(refused, 0);
 }
 
 TEST(SentencePieceModel, FromDirReadsTokenizerConfig) {
