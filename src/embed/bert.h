@@ -85,7 +85,8 @@ class BertModelImpl : public torch::nn::Module {
   BertModelImpl(const BertConfig& c, bool with_pooler, bool init = true);
 
   // input_ids, attention_mask: [B, T] int64 (mask 1 for tokens, 0 for padding); token types are
-  // all 0. T must not exceed max_position_embeddings. Returns the last hidden states [B, T, H].
+  // all 0. T must not exceed config.max_positions(); positions start at config.position_offset()
+  // (RoBERTa's). Returns the last hidden states [B, T, H].
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
   // The pooled [CLS] vector [B, H]: tanh(pooler.dense(h[:, 0])) with a pooler, else h[:, 0].
   torch::Tensor pool(const torch::Tensor& hidden);
@@ -130,11 +131,13 @@ Status load_parameters(torch::nn::Module& m, const SafetensorsFile& f, std::stri
 // Every parameter of `m` as F32 tensors named `prefix` + name (for write_safetensors).
 std::map<std::string, TensorData> export_parameters(const torch::nn::Module& m, std::string_view prefix = "");
 
-// A Hugging Face BERT checkpoint directory, loaded: config.json, the tokenizer (tokenizer.json or
-// vocab.txt, see WordPieceTokenizer::from_dir) and model.safetensors.
+// A Hugging Face BERT or RoBERTa checkpoint directory, loaded: config.json, the tokenizer
+// (load_encoder_tokenizer: WordPiece from tokenizer.json or vocab.txt; byte-level BPE from
+// tokenizer.json, as RoBERTa's) and model.safetensors (weights named as in BertModel /
+// RobertaModel, or with the "bert." / "roberta." prefix of the task models).
 struct BertCheckpoint {
   BertConfig config;
-  std::shared_ptr<const WordPieceTokenizer> tokenizer;
+  std::shared_ptr<const EncoderTokenizer> tokenizer;
   BertModel model{nullptr};
   std::string hash;  // content_hash of config.json and model.safetensors
 };

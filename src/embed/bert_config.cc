@@ -37,9 +37,10 @@ Result<BertConfig> BertConfig::from_json(const nlohmann::json& j, std::string_vi
   if (auto it = j.find("model_type"); it != j.end()) {
     if (!it->is_string()) return make_error(ErrorCode::kCorrupt, "{}: field \"model_type\" must be a string", where);
     c.model_type = it->get<std::string>();
-    if (c.model_type != "bert") {
+    if (c.model_type != "bert" && c.model_type != "roberta" && c.model_type != "xlm-roberta") {
       return make_error(ErrorCode::kUnsupported,
-                        "{}: model_type \"{}\" is not supported (only \"bert\" checkpoints: BERT, MiniLM, BGE, E5...)",
+                        "{}: model_type \"{}\" is not supported (bert: BERT, MiniLM, BGE, E5...; roberta, "
+                        "xlm-roberta)",
                         where, c.model_type);
     }
   }
@@ -76,6 +77,10 @@ Result<BertConfig> BertConfig::from_json(const nlohmann::json& j, std::string_vi
   }
   if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
     return make_error(ErrorCode::kCorrupt, "{}: pad_token_id {} is outside the vocabulary", where, c.pad_token_id);
+  }
+  if (c.max_positions() < 2) {
+    return make_error(ErrorCode::kCorrupt, "{}: max_position_embeddings {} leaves no room after RoBERTa's offset {}",
+                      where, c.max_position_embeddings, c.position_offset());
   }
   return c;
 }

@@ -28,10 +28,16 @@ struct BertConfig {
   double attention_probs_dropout_prob = 0.1;
   int pad_token_id = 0;
 
+  // RoBERTa numbers positions from pad_token_id + 1 (its embedding rows below are unused).
+  bool is_roberta() const { return model_type == "roberta" || model_type == "xlm-roberta"; }
+  int position_offset() const { return is_roberta() ? pad_token_id + 1 : 0; }
+  // The longest input, special tokens included.
+  int max_positions() const { return max_position_embeddings - position_offset(); }
+
   // Reads the fields above. vocab_size, hidden_size, num_hidden_layers, num_attention_heads and
   // intermediate_size are required. Missing/mistyped/non-positive fields, or hidden_size not a
-  // multiple of num_attention_heads -> kCorrupt naming the field; a model_type other than "bert"
-  // (absent is taken as "bert"), another hidden_act or a position_embedding_type other than
+  // multiple of num_attention_heads -> kCorrupt naming the field; a model_type other than "bert",
+  // "roberta" or "xlm-roberta" (absent is taken as "bert"), another hidden_act or a position_embedding_type other than
   // "absolute" -> kUnsupported. `where` prefixes messages (the file name).
   static Result<BertConfig> from_json(const nlohmann::json& j, std::string_view where);
   // Reads `path` (a config.json). Missing -> kNotFound.

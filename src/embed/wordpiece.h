@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "embed/encoder_tokenizer.h"
 
 namespace ragft {
 
@@ -46,7 +47,7 @@ struct WordPieceOptions {
   std::string pad_token = "[PAD]";
 };
 
-class WordPieceTokenizer {
+class WordPieceTokenizer final : public EncoderTokenizer {
  public:
   // `vocab[i]` has id i; a token listed twice maps to its last id (as Hugging Face's loader).
   // An unknown, [CLS] or [SEP] token missing from the vocabulary -> kInvalidArgument.
@@ -70,17 +71,17 @@ class WordPieceTokenizer {
   std::vector<std::string> tokenize(std::string_view text) const;
   // [CLS] pieces... [SEP], truncated so that the result has at most max_len ids (max_len >= 2;
   // smaller values are treated as 2).
-  std::vector<std::int32_t> encode(std::string_view text, std::size_t max_len) const;
+  std::vector<std::int32_t> encode(std::string_view text, std::size_t max_len) const override;
 
   // -1 when absent.
   std::int32_t id(std::string_view token) const;
   const std::string& token(std::int32_t id) const { return vocab_[static_cast<std::size_t>(id)]; }
-  std::size_t size() const { return vocab_.size(); }
+  std::size_t size() const override { return vocab_.size(); }
   std::int32_t unk_id() const { return unk_; }
   std::int32_t cls_id() const { return cls_; }
   std::int32_t sep_id() const { return sep_; }
   // The padding id: the pad token's id, or 0 when the vocabulary lacks it.
-  std::int32_t pad_id() const { return pad_; }
+  std::int32_t pad_id() const override { return pad_; }
   const WordPieceOptions& options() const { return options_; }
 
  private:

@@ -13,6 +13,8 @@
 
 #include "embed/bert.h"
 #include "train/neural_backend.h"
+#include "embed/bpe_tokenizer.h"
+#include "embed/tokenizer_test_data.h"
 #include "train_neural/bert_test_util.h"
 
 namespace ragft {
@@ -179,6 +181,71 @@ TEST_F(BertEmbedderTest, TruncatesAtMaxLenAndThePositionLimit) {
   EXPECT_NE((*s)->model_id().find("maxlen=8"), std::string::npos) << (*s)->model_id();
   std::vector<float> v = embed(**s, {longer, "a"});
   EXPECT_NEAR(norm(row(v, 0, kHidden)), 1.0, 1e-5);
+}
+
+// A RoBERTa checkpoint: byte-level BPE tokenizer.json, "roberta." weight names, positions
+// numbered from pad_token_id + 1.
+TEST_F(BertEmbedderTest, RobertaCheckpointWithByteLevelBpe) {
+  const auto spec = testdata::roberta_spec();
+  const int pad = testdata::bpe_token_id(spec, "<pad>");
+  const int offset = pad + 1;
+  auto config = tiny_config();
+  config["model_type"] = "roberta";
+  config["vocab_size"] = 400;
+  config["pad_token_id"] = pad;
+  config["max_position_embeddings"] = 16 + offset;
+  auto write = [&](const fs::path& dir, const std::map<std::string, std::vector<float>>* values) {
+    Checkpoint ck = write_checkpoint(dir, "roberta.", DType::kF32, false, config);
+    fs::remove(dir / "vocab.txt");
+    write_text(dir / "tokenizer.json", testdata::bpe_json(spec));
+    if (values) {  // the same tensors with `values`
+      std::map<std::string, TensorData> tensors;
+      for (const auto& [name, shape] : hf_tensors(false, config)) {
+        const auto& v = values->at(name);
+        tensors["roberta." + name] = TensorData::from_f32(shape, v.data(), v.size());
+      }
+      EXPECT_TRUE(write_safetensors(dir / "model.safetensors", tensors).ok());
+    }
+    return ck;
+  };
+  Checkpoint base = write(root_ / "rob", nullptr);
+  auto o = BertEmbedderOptions::parse("bert:path=" + base.dir.string());
+  ASSERT_TRUE(o.ok());
+  auto e = BertEmbedder::load(*o);
+  ASSERT_TRUE(e.ok()) << e.error().to_string();
+  EXPECT_EQ((*e)->max_len(), 16);  // max_position_embeddings minus the offset
+
+  auto tok = HfBpeTokenizer::from_tokenizer_json(base.dir / "tokenizer.json");
+  ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+  const std::string text = "hello world the lower";
+  const std::vector<std::int32_t> ids = (*e)->encode(text);
+  EXPECT_EQ(ids, tok->encode(text, true));  // <s> pieces </s>
+  ASSERT_GE(ids.size(), 4u);
+  EXPECT_EQ(ids.front(), tok->id("<s>"));
+  EXPECT_EQ(ids.back(), tok->id("</s>"));
+  auto short_o = BertEmbedderOptions::parse("bert:path=" + base.dir.string() + ",maxlen=3");
+  auto short_e = BertEmbedder::load(*short_o);
+  ASSERT_TRUE(short_e.ok());
+  const std::vector<std::int32_t> cut = (*short_e)->encode(text);
+  EXPECT_EQ(cut, (std::vector<std::int32_t>{ids[0], ids[1], ids.back()}));  // specials kept
+
+  // Rows below the offset are never read; the row at the offset is the first token's.
+  const std::vector<float> v0 = embed(**e, {text, "hello"});
+  auto values = base.values;
+  auto& position = values.at("embeddings.position_embeddings.weight");
+  for (int r = 0; r < offset; ++r) {
+    for (int j = 0; j < kHidden; ++j) position[static_cast<std::size_t>(r * kHidden + j)] = 100.0f + static_cast<float>(j);
+  }
+  write(root_ / "rob_unused", &values);
+  auto unused = BertEmbedder::load(*BertEmbedderOptions::parse("bert:path=" + (root_ / "rob_unused").string()));
+  ASSERT_TRUE(unused.ok()) << unused.error().to_string();
+  EXPECT_LT(max_abs_diff(embed(**unused, {text, "hello"}), v0), 1e-6);
+  // (A shift that varies by dimension: LayerNorm removes a constant one.)
+  for (int j = 0; j < kHidden; ++j) position[static_cast<std::size_t>(offset * kHidden + j)] += 0.5f * static_cast<float>(j % 3);
+  write(root_ / "rob_used", &values);
+  auto used = BertEmbedder::load(*BertEmbedderOptions::parse("bert:path=" + (root_ / "rob_used").string()));
+  ASSERT_TRUE(used.ok());
+  EXPECT_GT(max_abs_diff(embed(**used, {text, "hello"}), v0), 1e-3);
 }
 
 TEST_F(BertEmbedderTest, EmptyTextIsClsSepAndAFiniteUnitVector) {

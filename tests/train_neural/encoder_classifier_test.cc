@@ -128,12 +128,13 @@ TEST_F(EncoderTest, BadCheckpointDirectoriesHaveClearCodes) {
   ASSERT_FALSE(pickle.ok());
   EXPECT_EQ(pickle.error().code, ErrorCode::kUnsupported);
 
-  auto roberta = tiny_config();
-  roberta["model_type"] = "roberta";
-  write_checkpoint(root_ / "roberta", "", DType::kF32, true, roberta);
-  auto r = load_bert_checkpoint(root_ / "roberta");
+  auto deberta = tiny_config();
+  deberta["model_type"] = "deberta-v2";
+  write_checkpoint(root_ / "deberta", "", DType::kF32, true, deberta);
+  auto r = load_bert_checkpoint(root_ / "deberta");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(r.error().message.find("deberta-v2"), std::string::npos) << r.error().message;
 
   auto swish = tiny_config();
   swish["hidden_act"] = "swish";

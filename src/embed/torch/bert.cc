@@ -139,7 +139,7 @@ BertModelImpl::BertModelImpl(const BertConfig& c, bool with_pooler, bool init) :
 
 torch::Tensor BertModelImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {
   const std::int64_t b = input_ids.size(0), t = input_ids.size(1);
-  torch::Tensor pos = torch::arange(t, input_ids.options());
+  torch::Tensor pos = torch::arange(c_.position_offset(), c_.position_offset() + t, input_ids.options());
   torch::Tensor x = word_(input_ids) + position_(pos).unsqueeze(0) + token_type_->weight[0];
   x = torch::dropout(emb_norm_(x), c_.hidden_dropout_prob, is_training());
   torch::Tensor mask_add =
@@ -256,12 +256,11 @@ Result<BertCheckpoint> load_bert_checkpoint(const fs::path& dir) {
     return make_error(ErrorCode::kCorrupt, "{}: not valid JSON: {}", (dir / "config.json").string(), e.what());
   }
   RAGFT_TRY(ck.config, BertConfig::from_json(cj, (dir / "config.json").string()));
-  RAGFT_TRY(WordPieceTokenizer tok, WordPieceTokenizer::from_dir(dir));
-  if (tok.size() > static_cast<std::size_t>(ck.config.vocab_size)) {
+  RAGFT_TRY(ck.tokenizer, load_encoder_tokenizer(dir, ck.config.pad_token_id));
+  if (ck.tokenizer->size() > static_cast<std::size_t>(ck.config.vocab_size)) {
     return make_error(ErrorCode::kCorrupt, "{}: the tokenizer has {} tokens but config.json vocab_size is {}",
-                      dir.string(), tok.size(), ck.config.vocab_size);
+                      dir.string(), ck.tokenizer->size(), ck.config.vocab_size);
   }
-  ck.tokenizer = std::make_shared<const WordPieceTokenizer>(std::move(tok));
   fs::path weights = dir / "model.safetensors";
   if (!fs::exists(weights, ec) && fs::exists(dir / "pytorch_model.bin", ec)) {
     return make_error(ErrorCode::kUnsupported,
@@ -273,7 +272,7 @@ Result<BertCheckpoint> load_bert_checkpoint(const fs::path& dir) {
   ck.hash = content_hash(config_text + content_hash(f.raw()));
   auto built = torch_guard("building the BERT encoder", [&]() -> Result<BertModel> {
     BertModel m(ck.config, checkpoint_has_pooler(f), /*init=*/false);
-    RAGFT_TRY_STATUS(load_parameters(*m, f, "bert."));
+    RAGFT_TRY_STATUS(load_parameters(*m, f, ck.config.is_roberta() ? "roberta." : "bert."));
     m->eval();
     return m;
   });

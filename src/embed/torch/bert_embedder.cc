@@ -112,7 +112,7 @@ class LowPrecisionEncoder {
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask) const {
     const std::int64_t b = ids.size(0), t = ids.size(1), h = c_.hidden_size, heads = c_.num_attention_heads;
     const std::int64_t hd = h / heads;
-    torch::Tensor x = torch::embedding(word_, ids) + torch::embedding(position_, torch::arange(t, ids.options())) +
+    torch::Tensor x = torch::embedding(word_, ids) + torch::embedding(position_, torch::arange(c_.position_offset(), c_.position_offset() + t, ids.options())) +
                       token_type0_;
     x = norm(x, emb_norm_);
     // In bf16 the padding's lowest float rounds to -inf: still 0 after softmax ([CLS] is never
@@ -195,7 +195,7 @@ class LowPrecisionEncoder {
 struct BertEmbedder::Impl {
   BertEmbedderOptions options;
   BertConfig config;
-  std::shared_ptr<const WordPieceTokenizer> tokenizer;
+  std::shared_ptr<const EncoderTokenizer> tokenizer;
   std::string hash;
   int max_len = 0;
   BertModel model{nullptr};                 // fp32
@@ -215,7 +215,7 @@ Result<std::unique_ptr<BertEmbedder>> BertEmbedder::load(const BertEmbedderOptio
   impl->config = ck.config;
   impl->tokenizer = ck.tokenizer;
   impl->hash = ck.hash;
-  impl->max_len = std::min(options.max_len, ck.config.max_position_embeddings);
+  impl->max_len = std::min(options.max_len, ck.config.max_positions());
   if (options.dtype == "fp32") {
     impl->model = ck.model;
   } else {

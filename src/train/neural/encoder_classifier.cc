@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kWeightsFile = "model.safetensors";
 // Files copied from the checkpoint into the model directory when present (config.json and one
 // of vocab.txt / tokenizer.json always are).
-constexpr const char* kCopiedFiles[] = {"config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
+constexpr const char* kCopiedFiles[] = {"config.json", "vocab.txt", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
                                         "special_tokens_map.json"};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -130,7 +130,7 @@ Result<std::map<std::string, std::string>> read_copied_files(const fs::path& dir
 
 struct EncoderClassifier::Impl {
   BertConfig config;
-  std::shared_ptr<const WordPieceTokenizer> tokenizer;
+  std::shared_ptr<const EncoderTokenizer> tokenizer;
   SeqCls model{nullptr};
   std::size_t max_len = 128;
   std::map<std::string, std::string> files;  // config/tokenizer files, written by save()
@@ -161,7 +161,7 @@ Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::train(const std::v
     im.config = ck.config;
     im.tokenizer = ck.tokenizer;
     im.files = std::move(files);
-    im.max_len = static_cast<std::size_t>(std::min(o.max_len, ck.config.max_position_embeddings));
+    im.max_len = static_cast<std::size_t>(std::min(o.max_len, ck.config.max_positions()));
     const bool has_pooler = ck.model->has_pooler();
     im.model = SeqCls(ck.model, static_cast<std::int64_t>(c->labels_.size()), o.dropout);
     const bool lora = o.mode == "lora";
@@ -341,9 +341,9 @@ Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::load(const fs::pat
   auto config = BertConfig::load(dir / "config.json");
   if (!config.ok()) return corrupt(config.error());
   im.config = *config;
-  auto tok = WordPieceTokenizer::from_dir(dir);
+  auto tok = load_encoder_tokenizer(dir, im.config.pad_token_id);
   if (!tok.ok()) return corrupt(tok.error());
-  im.tokenizer = std::make_shared<const WordPieceTokenizer>(std::move(tok).value());
+  im.tokenizer = std::move(tok).value();
   auto files = read_copied_files(dir);
   if (!files.ok()) return corrupt(files.error());
   im.files = std::move(files).value();
@@ -364,7 +364,7 @@ Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::load(const fs::pat
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kCorrupt, "{}/model.json: extra: {}", dir.string(), e.what());
   }
-  if (im.max_len < 2 || im.max_len > static_cast<std::size_t>(im.config.max_position_embeddings)) {
+  if (im.max_len < 2 || im.max_len > static_cast<std::size_t>(im.config.max_positions())) {
     return make_error(ErrorCode::kCorrupt, "{}/model.json: extra.max_len {} is out of range", dir.string(), im.max_len);
   }
   auto built = torch_guard("loading the encoder model", [&]() -> Status {
