@@ -16,6 +16,7 @@ struct IndexArgs {
   std::vector<std::string> include, exclude;
   bool prune = false;
   bool acks = false;
+  bool retrain_embedder = false;
   std::string chunk = ChunkerOptions{}.to_config();
   std::string csv_id = "id", csv_text = "text", csv_title = "title";
 };
@@ -52,6 +53,13 @@ int run_index(const Globals& g, const IndexArgs& a) {
   auto caught = ws->catch_up();
   progress_done();
   if (!caught.ok()) return report(caught.error());
+  if (a.retrain_embedder) {
+    Status retrained = ws->retrain_dense_embedder();
+    if (!retrained.ok()) return report(retrained.error());
+    caught = ws->last_catch_up();
+  }
+  auto age = ws->dense_model_age();
+  if (!age.ok()) return report(age.error());
   // The dense index is loaded when the catch-up had dense work; --json reports its vector count,
   // so it loads it otherwise too.
   Result<DenseIndex*> dense = ws->dense();
@@ -72,7 +80,10 @@ int run_index(const Globals& g, const IndexArgs& a) {
                                                        {"vectors", (*dense)->vectors().size()},
                                                        {"embedded", c.dense_embedded},
                                                        {"cache_hits", c.dense_cache_hits},
-                                                       {"seconds", c.dense_seconds}}},
+                                                       {"seconds", c.dense_seconds},
+                                                       {"trained_on", age->trained_on ? nlohmann::json(*age->trained_on)
+                                                                                      : nlohmann::json(nullptr)},
+                                                       {"stale_model", age->stale}}},
                         {"chunker", o.chunker.to_config()}};
     fmt::print("{}\n", j.dump());
   }
@@ -84,6 +95,12 @@ int run_index(const Globals& g, const IndexArgs& a) {
   if (*dense != nullptr && c.dense_changes > 0) {
     fmt::print(stderr, "dense: {} chunks embedded, {} from the cache, {} vectors ({}) in {:.2f}s\n", c.dense_embedded,
                c.dense_cache_hits, (*dense)->vectors().size(), (*dense)->config(), c.dense_seconds);
+  }
+  if (age->stale) {
+    fmt::print(stderr,
+               "warning: the dense embedder was trained on {} chunks; the corpus now has {}. Later documents use "
+               "its vocabulary as it was: retrain with `ragft index --retrain-embedder` (re-embeds every chunk)\n",
+               *age->trained_on, age->chunks_now);
   }
   return 0;
 }
@@ -106,6 +123,8 @@ void register_index(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--csv-text", a->csv_text, "CSV text column")->capture_default_str();
   cmd->add_option("--csv-title", a->csv_title, "CSV title column")->capture_default_str();
   add_dense_options(cmd, g);
+  cmd->add_flag("--retrain-embedder", a->retrain_embedder,
+                "Train the dense index's ict/sif embedder again on the corpus as it is now, and re-embed every chunk");
   cmd->add_flag("--acks", a->acks, "Print 'ack ID' on stdout as each document becomes durable");
   cmd->callback([&g, &exit_code, a] { exit_code = run_index(g, *a); });
 }

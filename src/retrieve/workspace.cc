@@ -345,4 +345,29 @@ Status Workspace::compact_dense() {
   return dense_->compact();
 }
 
+Result<Workspace::DenseModelAge> Workspace::dense_model_age() {
+  DenseModelAge age;
+  if (!dense_options_) return age;
+  RAGFT_TRY(StoreStats stats, store_->stats());
+  age.chunks_now = stats.chunks;
+  age.trained_on = trained_corpus_size(dense_options_->embedder, dir_ / "index" / "dense" / "models");
+  age.stale = age.trained_on && trained_model_is_stale(*age.trained_on, age.chunks_now);
+  return age;
+}
+
+Status Workspace::retrain_dense_embedder() {
+  if (!dense_options_) {
+    return make_error(ErrorCode::kInvalidArgument, "workspace {} has no dense index to retrain (ragft index --embedder ict)",
+                      dir_.string());
+  }
+  {
+    RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir_));
+    RAGFT_TRY_STATUS(forget_trained_model(dense_options_->embedder, dir_ / "index" / "dense" / "models"));
+    dense_.reset();
+  }
+  RAGFT_TRY(DenseIndex * dense, load_dense());  // trains on the chunks now, then re-embeds them
+  (void)dense;
+  return ok_status();
+}
+
 }  // namespace ragft

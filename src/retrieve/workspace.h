@@ -78,6 +78,20 @@ class Workspace {
   // Folds the dense index's delta log into a new base file (DenseIndex::compact), loading the
   // index first. A no-op without a dense index.
   Status compact_dense();
+
+  // How the dense index's trainable embedder (ict, sif) compares with the corpus now:
+  // trained_on is the number of chunks its model learnt from (nullopt: not a trainable embedder,
+  // not trained yet, or a model older than this record); stale when the corpus has doubled since
+  // and grown by 1000 chunks or more (train/embedders.h trained_model_is_stale).
+  struct DenseModelAge {
+    std::optional<std::size_t> trained_on;
+    std::size_t chunks_now = 0;
+    bool stale = false;
+  };
+  Result<DenseModelAge> dense_model_age();
+  // Trains the dense index's embedder again on the chunks in the store now and re-embeds every
+  // chunk with it (the model id changes). Not a trainable embedder -> kInvalidArgument.
+  Status retrain_dense_embedder();
   const std::filesystem::path& dir() const { return dir_; }
   const CatchUpSummary& last_catch_up() const { return last_catch_up_; }
 

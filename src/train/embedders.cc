@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/config_string.h"
+#include "core/env.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "embed/openai_embedder.h"
@@ -24,6 +27,13 @@ Error unknown_kind(std::string_view config) {
 
 // A model trained on the corpus: loaded from its directory under context.model_dir (one per
 // config), else trained on context.training_texts and saved there.
+std::filesystem::path trained_model_dir(const std::filesystem::path& model_dir, std::string_view kind,
+                                        const std::string& canonical_config) {
+  return model_dir / fmt::format("{}-{}", kind, content_hash(canonical_config).substr(0, 16));
+}
+
+constexpr const char* kTrainedRecord = "trained.json";  // {"texts": N}
+
 template <class Model, class Options>
 Result<std::unique_ptr<Embedder>> trained_on_corpus(std::string_view kind, const Options& options,
                                                     const EmbedderContext& context) {
@@ -32,7 +42,7 @@ Result<std::unique_ptr<Embedder>> trained_on_corpus(std::string_view kind, const
     return make_error(ErrorCode::kInvalidArgument, "embedder {} needs a model directory to keep its trained model",
                       config);
   }
-  const std::filesystem::path dir = context.model_dir / fmt::format("{}-{}", kind, content_hash(config).substr(0, 16));
+  const std::filesystem::path dir = trained_model_dir(context.model_dir, kind, config);
   if (std::filesystem::exists(dir / fmt::format("{}.json", kind))) {
     auto loaded = Model::load(dir);
     if (loaded.ok() && (*loaded)->config() == config) return std::unique_ptr<Embedder>(std::move(*loaded));
@@ -47,6 +57,7 @@ Result<std::unique_ptr<Embedder>> trained_on_corpus(std::string_view kind, const
   log::info("event=embedder_train kind={} texts={}", kind, texts.size());
   RAGFT_TRY(std::unique_ptr<Model> trained, Model::train(texts, options));
   RAGFT_TRY_STATUS(trained->save(dir));
+  RAGFT_TRY_STATUS(Env::posix().write_file_atomic(dir / kTrainedRecord, fmt::format("{{\"texts\": {}}}\n", texts.size())));
   return std::unique_ptr<Embedder>(std::move(trained));
 }
 
@@ -128,6 +139,34 @@ Result<std::string> canonical_embedder_config(std::string_view config) {
   if (!split.prefixes.query.empty()) canonical += ",query_prefix=" + split.prefixes.query;
   if (!split.prefixes.passage.empty()) canonical += ",passage_prefix=" + split.prefixes.passage;
   return canonical;
+}
+
+std::optional<std::size_t> trained_corpus_size(std::string_view config, const std::filesystem::path& model_dir) {
+  const std::string_view kind = kind_of(config);
+  if (kind != "ict" && kind != "sif") return std::nullopt;
+  auto canonical = canonical_embedder_config(config);
+  if (!canonical.ok()) return std::nullopt;
+  auto text = Env::posix().read_file(trained_model_dir(model_dir, kind, *canonical) / kTrainedRecord);
+  if (!text.ok()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("texts") || !j["texts"].is_number_unsigned()) return std::nullopt;
+  return j["texts"].get<std::size_t>();
+}
+
+Status forget_trained_model(std::string_view config, const std::filesystem::path& model_dir) {
+  const std::string_view kind = kind_of(config);
+  if (kind != "ict" && kind != "sif") {
+    return make_error(ErrorCode::kInvalidArgument, "embedder {} is not trained on the corpus: nothing to retrain", config);
+  }
+  RAGFT_TRY(std::string canonical, canonical_embedder_config(config));
+  std::error_code ec;
+  std::filesystem::remove_all(trained_model_dir(model_dir, kind, canonical), ec);
+  if (ec) return make_error(ErrorCode::kIo, "cannot remove the {} model under {}: {}", kind, model_dir.string(), ec.message());
+  return ok_status();
+}
+
+bool trained_model_is_stale(std::size_t trained_on, std::size_t now) {
+  return now >= 2 * trained_on && now >= trained_on + 1000;
 }
 
 Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const EmbedderContext& context) {

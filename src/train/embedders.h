@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,5 +36,17 @@ struct EmbedderContext {
 Result<std::string> canonical_embedder_config(std::string_view config);
 
 Result<std::unique_ptr<Embedder>> make_embedder(std::string_view config, const EmbedderContext& context);
+
+// Trainable embedders (ict, sif) learn from the corpus as it is when their model is first
+// needed; later documents are embedded with that model. How many texts the model of `config`
+// under `model_dir` was trained on: nullopt when the kind is not trained on the corpus, it has no
+// model there yet, or the model predates this record.
+std::optional<std::size_t> trained_corpus_size(std::string_view config, const std::filesystem::path& model_dir);
+// Deletes the trained model of `config` under `model_dir`, so that the next make_embedder trains
+// a new one on the corpus as it is then (a new model id: every chunk is embedded again).
+Status forget_trained_model(std::string_view config, const std::filesystem::path& model_dir);
+// The advice rule `ragft index` applies: retrain once the corpus has doubled since training and
+// grown by at least 1000 texts.
+bool trained_model_is_stale(std::size_t trained_on, std::size_t now);
 
 }  // namespace ragft

@@ -84,6 +84,64 @@ TEST(DenseWorkspace, FollowsTheChangeLog) {
   EXPECT_EQ(again->dense()->config(), ws->dense()->config());
 }
 
+TEST(DenseWorkspace, TrainedEmbedderAgesWithTheCorpusAndRetrains) {
+  TempDir dir;
+  auto ws = Workspace::open(dir.path, with_dense("ict:dim=8,epochs=1,mincount=1"));
+  ASSERT_TRUE(ws.ok()) << ws.error().to_string();
+  for (std::size_t i = 0; i < kTexts.size(); ++i) ASSERT_TRUE(put(ws->store(), "d" + std::to_string(i), kTexts[i]).ok());
+  ASSERT_TRUE(ws->catch_up().ok());
+  auto age = ws->dense_model_age();
+  ASSERT_TRUE(age.ok()) << age.error().to_string();
+  ASSERT_TRUE(age->trained_on.has_value());
+  EXPECT_EQ(*age->trained_on, kTexts.size());
+  EXPECT_FALSE(age->stale);
+  auto loaded = ws->load_dense();
+  ASSERT_TRUE(loaded.ok() && *loaded);
+  const std::string old_id = (*loaded)->embedder().model_id();
+
+  // 1000 more documents: the model learnt from a corpus less than half this size.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(put(ws->store(), "n" + std::to_string(i), "new topic words number " + std::to_string(i) + " glacier fjord").ok());
+  }
+  auto caught = ws->catch_up();
+  ASSERT_TRUE(caught.ok()) << caught.error().to_string();
+  age = ws->dense_model_age();
+  ASSERT_TRUE(age.ok());
+  EXPECT_EQ(*age->trained_on, kTexts.size());  // not retrained on its own
+  EXPECT_EQ(age->chunks_now, kTexts.size() + 1000);
+  EXPECT_TRUE(age->stale);
+
+  ASSERT_TRUE(ws->retrain_dense_embedder().ok());
+  age = ws->dense_model_age();
+  ASSERT_TRUE(age.ok());
+  EXPECT_EQ(*age->trained_on, kTexts.size() + 1000);
+  EXPECT_FALSE(age->stale);
+  ASSERT_NE(ws->dense(), nullptr);
+  EXPECT_NE(ws->dense()->embedder().model_id(), old_id);
+  EXPECT_EQ(ws->dense()->vectors().size(), kTexts.size() + 1000);  // every chunk re-embedded
+  SearchRequest r;
+  r.mode = SearchMode::kDense;
+  r.query = "glacier fjord";
+  auto hits = search(*ws, r);
+  ASSERT_TRUE(hits.ok()) << hits.error().to_string();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ((*hits)[0].ext_id.rfind("n", 0), 0u);  // "glacier" is in the new model's vocabulary
+
+  // A reopened workspace sees the same model.
+  auto again = Workspace::open(dir.path);
+  ASSERT_TRUE(again.ok());
+  auto loaded_again = again->load_dense();
+  ASSERT_TRUE(loaded_again.ok() && *loaded_again);
+  EXPECT_EQ((*loaded_again)->embedder().model_id(), ws->dense()->embedder().model_id());
+  EXPECT_EQ((*loaded_again)->vectors().size(), kTexts.size() + 1000);
+
+  // Not a trainable embedder: nothing to retrain.
+  TempDir plain;
+  auto none = Workspace::open(plain.path);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->retrain_dense_embedder().error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(DenseWorkspace, UnchangedChunksAreNeverEmbeddedTwice) {
   TempDir dir;
   {
