@@ -1,16 +1,11 @@
 #include "embed/openai_embedder.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -18,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config_string.h"
-#include "core/log.h"
+#include "http/openai_http.h"
 
 namespace ragft {
 
@@ -27,14 +22,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kKind = "openai";
+constexpr std::string_view kSuffix = "/embeddings";
 constexpr int kMaxBatch = 2048;          // OpenAI's limit on inputs per request
-constexpr int kMaxTimeoutMs = 600000;
-constexpr int kMaxRetries = 20;
-constexpr int kMaxBackoffArgMs = 60000;  // largest backoff_ms accepted
 constexpr int kMaxDim = 65536;
-constexpr std::int64_t kBackoffCapMs = 30000;
-constexpr std::int64_t kRetryAfterCapMs = 60000;
-constexpr std::size_t kMaxServerMessage = 500;
 
 Error bad_option(std::string_view config, std::string_view key, std::string_view why) {
   return make_error(ErrorCode::kInvalidArgument, "openai embedder config \"{}\": {} {}", config, key, why);
@@ -51,145 +41,10 @@ Result<int> parse_int(std::string_view config, std::string_view key, std::string
   return v;
 }
 
-bool is_control_or_space(char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }
-
-// "http://host:port/v1" -> origin "http://host:port", path "/v1" (trailing '/' dropped).
-struct UrlParts {
-  std::string origin;
-  std::string path;
-};
-
-// The problem with `url`, or an empty string when it is acceptable.
-std::string url_problem(std::string_view url, UrlParts* parts) {
-  std::string_view rest;
-  std::string_view scheme;
-  if (url.starts_with("http://")) {
-    scheme = "http://";
-  } else if (url.starts_with("https://")) {
-    scheme = "https://";
-  } else {
-    return "must start with http:// or https://";
-  }
-  for (char c : url) {
-    if (is_control_or_space(c)) return "must not contain whitespace or control characters";
-    if (c == ',' || c == '?' || c == '#') return fmt::format("must not contain '{}'", c);
-  }
-  rest = url.substr(scheme.size());
-  const std::size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  while (path.ends_with('/')) path.remove_suffix(1);
-  if (authority.empty()) return "has no host";
-  if (authority.find('@') != std::string_view::npos) return "must not hold user info (use key_env for the key)";
-  std::string_view port;
-  if (authority.front() == '[') {  // [IPv6]:port
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos || close == 1) return "has a malformed [IPv6] host";
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return "has a malformed [IPv6] host";
-      port = after.substr(1);
-      if (port.empty()) return "has an empty port";
-    }
-  } else {
-    const std::size_t colon = authority.find(':');
-    if (colon == 0) return "has no host";
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (port.empty()) return "has an empty port";
-    }
-  }
-  if (!port.empty()) {
-    int p = 0;
-    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || ptr != port.data() + port.size() || p < 1 || p > 65535) {
-      return fmt::format("has a bad port \"{}\"", port);
-    }
-  }
-  if (parts) {
-    parts->origin = std::string(scheme) + std::string(authority);
-    parts->path = std::string(path);
-  }
-  return {};
-}
-
-std::string strip_trailing_slashes(std::string url) {
-  while (url.size() > 1 && url.back() == '/' && !url.ends_with("://")) url.pop_back();
-  return url;
-}
-
-// Replaces every occurrence of the API key in `s`.
-std::string redact(std::string s, const std::string& key) {
-  if (key.empty()) return s;
-  for (std::size_t at = s.find(key); at != std::string::npos; at = s.find(key, at)) {
-    s.replace(at, key.size(), "[redacted]");
-    at += 10;
-  }
-  return s;
-}
-
-// The server's explanation from an error body: OpenAI {"error":{"message":...}}, Ollama
-// {"error":"..."}, FastAPI {"detail":"..."}, {"message":"..."}; else the start of the body.
-std::string server_message(const std::string& body, const std::string& key) {
-  std::string msg;
-  try {
-    const json j = json::parse(body);
-    if (j.is_object()) {
-      auto e = j.find("error");
-      if (e != j.end() && e->is_object() && e->contains("message") && (*e)["message"].is_string()) {
-        msg = (*e)["message"].get<std::string>();
-      } else if (e != j.end() && e->is_string()) {
-        msg = e->get<std::string>();
-      } else if (j.contains("message") && j["message"].is_string()) {
-        msg = j["message"].get<std::string>();
-      } else if (j.contains("detail") && j["detail"].is_string()) {
-        msg = j["detail"].get<std::string>();
-      }
-    }
-  } catch (const json::exception&) {
-  }
-  if (msg.empty()) msg = body;
-  for (char& c : msg) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
-  if (msg.empty()) return "(empty body)";
-  msg = redact(std::move(msg), key);
-  if (msg.size() > kMaxServerMessage) msg = msg.substr(0, kMaxServerMessage) + "...";
-  return msg;
-}
-
-// Retry-After in seconds (capped), or -1 when absent or not a number of seconds.
-std::int64_t retry_after_ms(const httplib::Response& res) {
-  std::string v = res.get_header_value("Retry-After");
-  const auto b = v.find_first_not_of(" \t");
-  if (b == std::string::npos) return -1;
-  const auto e = v.find_last_not_of(" \t");
-  std::string_view s(v.data() + b, e - b + 1);
-  std::int64_t sec = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), sec);
-  if (ec != std::errc() || ptr != s.data() + s.size() || sec < 0) return -1;
-  return std::min(sec, kRetryAfterCapMs / 1000) * 1000;
-}
-
 class OpenAiEmbedder final : public Embedder {
  public:
-  OpenAiEmbedder(OpenAiEmbedderOptions o, UrlParts url)
-      : o_(std::move(o)),
-        endpoint_(o_.url + "/embeddings"),
-        path_(url.path + "/embeddings"),
-        client_(url.origin),
-        dim_(o_.dim) {
-    const auto timeout = std::chrono::milliseconds(o_.timeout_ms);
-    client_.set_connection_timeout(timeout);
-    client_.set_read_timeout(timeout);
-    client_.set_write_timeout(timeout);
-    client_.set_keep_alive(true);
-    client_.set_tcp_nodelay(true);  // else Nagle and delayed ACKs stall each small request
-    client_.set_follow_location(false);
-  }
-
-  bool valid() const { return client_.is_valid(); }
+  OpenAiEmbedder(OpenAiEmbedderOptions o, std::unique_ptr<OpenAiHttp> http)
+      : o_(std::move(o)), endpoint_(http->endpoint(kSuffix)), http_(std::move(http)), dim_(o_.dim) {}
 
   int dim() const override { return dim_.load(); }
   std::string model_id() const override { return fmt::format("openai:{}#{}#dim={}", o_.url, o_.model, dim()); }
@@ -198,10 +53,6 @@ class OpenAiEmbedder final : public Embedder {
   Status embed(const std::vector<std::string>& texts, EmbedRole role, std::vector<float>& out) override {
     out.clear();
     if (texts.empty()) return ok_status();
-    std::string key;
-    if (!o_.key_env.empty()) {
-      if (const char* k = std::getenv(o_.key_env.c_str())) key = k;
-    }
     std::vector<std::size_t> sent;  // rows that are not empty strings
     for (std::size_t i = 0; i < texts.size(); ++i) {
       if (!texts[i].empty()) sent.push_back(i);
@@ -223,7 +74,7 @@ class OpenAiEmbedder final : public Embedder {
       const json req = {{"model", o_.model}, {"input", std::move(input)}, {"encoding_format", "float"}};
       // Invalid UTF-8 becomes U+FFFD rather than failing the whole batch.
       const std::string body = req.dump(-1, ' ', false, json::error_handler_t::replace);
-      RAGFT_TRY(std::string response, post(body, key));
+      RAGFT_TRY(std::string response, http_->post(kSuffix, body));
       int row_dim = 0;
       RAGFT_TRY_STATUS(decode(response, count, rows, row_dim));
       RAGFT_TRY_STATUS(check_dim(row_dim));
@@ -257,55 +108,6 @@ class OpenAiEmbedder final : public Embedder {
                         o_.dim > 0 ? "given in the config" : "learnt from an earlier response");
     }
     return ok_status();
-  }
-
-  // POSTs `body`, retrying transient failures; the body of the 2xx response.
-  Result<std::string> post(const std::string& body, const std::string& key) {
-    httplib::Headers headers;
-    if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
-    const int attempts = o_.retries + 1;
-    std::string last;
-    for (int attempt = 1; attempt <= attempts; ++attempt) {
-      std::int64_t wait_ms = -1;
-      {
-        std::lock_guard lock(mu_);
-        httplib::Result res = client_.Post(path_, headers, body, "application/json");
-        if (!res) {
-          const httplib::Error e = res.error();
-          if (e == httplib::Error::SSLServerVerification || e == httplib::Error::SSLLoadingCerts) {
-            return make_error(ErrorCode::kIo, "openai embedder {}: TLS failure ({}); not retried", endpoint_,
-                              httplib::to_string(e));
-          }
-          last = fmt::format("{} error", httplib::to_string(e));
-        } else if (res->status >= 200 && res->status < 300) {
-          return std::move(res->body);
-        } else if (res->status == 429 || res->status >= 500) {
-          last = fmt::format("HTTP {}: {}", res->status, server_message(res->body, key));
-          wait_ms = retry_after_ms(*res);
-        } else {
-          std::string hint;
-          if (res->status == 401 || res->status == 403) {
-            hint = key.empty() ? fmt::format(" (no key was sent: ${} is not set)",
-                                             o_.key_env.empty() ? std::string("key_env") : o_.key_env)
-                               : fmt::format(" (check the key in ${})", o_.key_env);
-          }
-          return make_error(res->status == 404 ? ErrorCode::kNotFound : ErrorCode::kInvalidArgument,
-                            "openai embedder {}: HTTP {}: {}{}", endpoint_, res->status,
-                            server_message(res->body, key), hint);
-        }
-      }
-      if (attempt == attempts) break;
-      if (wait_ms < 0) {
-        wait_ms = o_.backoff_ms;
-        for (int i = 1; i < attempt && wait_ms < kBackoffCapMs; ++i) wait_ms *= 2;
-        wait_ms = std::min(wait_ms, kBackoffCapMs);
-      }
-      log::warn("openai embed retry: endpoint={} attempt={}/{} failure=\"{}\" wait_ms={}", endpoint_, attempt,
-                attempts, last, wait_ms);
-      if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    }
-    return make_error(ErrorCode::kIo, "openai embedder {}: {} attempt(s) failed; last failure: {}", endpoint_, attempts,
-                      last);
   }
 
   // Parses a response to `count` inputs into `rows` (count x row_dim, by "index").
@@ -366,9 +168,8 @@ class OpenAiEmbedder final : public Embedder {
 
   const OpenAiEmbedderOptions o_;
   const std::string endpoint_;  // for messages: url + "/embeddings"
-  const std::string path_;      // the request path on the origin
-  std::mutex mu_;               // guards client_ and the first store to dim_
-  httplib::Client client_;
+  const std::unique_ptr<OpenAiHttp> http_;
+  std::mutex mu_;  // guards the first store to dim_
   std::atomic<int> dim_;
 };
 
@@ -382,30 +183,19 @@ std::string OpenAiEmbedderOptions::to_config() const {
 Status OpenAiEmbedderOptions::validate() const {
   const std::string config = to_config();
   if (url.empty()) return bad_option(config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
-  if (std::string why = url_problem(url, nullptr); !why.empty()) {
+  if (std::string why = openai_url_problem(url); !why.empty()) {
     return bad_option(config, "url", fmt::format("\"{}\" {}", url, why));
   }
-  if (model.empty()) return bad_option(config, "model", "is required");
-  for (char c : model) {
-    if (c == ',' || c == '#' || is_control_or_space(c)) {
-      return bad_option(config, "model", "must not contain ',', '#', whitespace or control characters");
-    }
-  }
-  for (std::size_t i = 0; i < key_env.size(); ++i) {
-    const char c = key_env[i];
-    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) {
-      return bad_option(config, "key_env", "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) or empty");
-    }
-  }
+  if (std::string why = openai_model_problem(model); !why.empty()) return bad_option(config, "model", why);
+  if (std::string why = openai_key_env_problem(key_env); !why.empty()) return bad_option(config, "key_env", why);
   auto range = [&](std::string_view key, int v, int lo, int hi) -> Status {
     if (v < lo || v > hi) return bad_option(config, key, fmt::format("={} must be in [{}, {}]", v, lo, hi));
     return ok_status();
   };
   RAGFT_TRY_STATUS(range("batch", batch, 1, kMaxBatch));
-  RAGFT_TRY_STATUS(range("timeout_ms", timeout_ms, 1, kMaxTimeoutMs));
-  RAGFT_TRY_STATUS(range("retries", retries, 0, kMaxRetries));
-  RAGFT_TRY_STATUS(range("backoff_ms", backoff_ms, 0, kMaxBackoffArgMs));
+  RAGFT_TRY_STATUS(range("timeout_ms", timeout_ms, 1, kOpenAiMaxTimeoutMs));
+  RAGFT_TRY_STATUS(range("retries", retries, 0, kOpenAiMaxRetries));
+  RAGFT_TRY_STATUS(range("backoff_ms", backoff_ms, 0, kOpenAiMaxBackoffMs));
   RAGFT_TRY_STATUS(range("dim", dim, 0, kMaxDim));
   return ok_status();
 }
@@ -424,7 +214,7 @@ Result<OpenAiEmbedderOptions> OpenAiEmbedderOptions::parse(std::string_view conf
     if (std::find(given.begin(), given.end(), key) != given.end()) return bad_option(config, key, "is given twice");
     given.push_back(key);
     if (key == "url") {
-      if (std::string why = url_problem(value, nullptr); !why.empty()) {
+      if (std::string why = openai_url_problem(value); !why.empty()) {
         return bad_option(config, key, fmt::format("\"{}\" {}", value, why));
       }
       o.url = strip_trailing_slashes(value);
@@ -433,11 +223,11 @@ Result<OpenAiEmbedderOptions> OpenAiEmbedderOptions::parse(std::string_view conf
     } else if (key == "batch") {
       RAGFT_TRY(o.batch, parse_int(config, key, value, 1, kMaxBatch));
     } else if (key == "timeout_ms") {
-      RAGFT_TRY(o.timeout_ms, parse_int(config, key, value, 1, kMaxTimeoutMs));
+      RAGFT_TRY(o.timeout_ms, parse_int(config, key, value, 1, kOpenAiMaxTimeoutMs));
     } else if (key == "retries") {
-      RAGFT_TRY(o.retries, parse_int(config, key, value, 0, kMaxRetries));
+      RAGFT_TRY(o.retries, parse_int(config, key, value, 0, kOpenAiMaxRetries));
     } else if (key == "backoff_ms") {
-      RAGFT_TRY(o.backoff_ms, parse_int(config, key, value, 0, kMaxBackoffArgMs));
+      RAGFT_TRY(o.backoff_ms, parse_int(config, key, value, 0, kOpenAiMaxBackoffMs));
     } else if (key == "key_env") {
       o.key_env = value;
     } else if (key == "dim") {
@@ -459,14 +249,15 @@ Result<std::unique_ptr<Embedder>> make_openai_embedder(const OpenAiEmbedderOptio
   OpenAiEmbedderOptions o = options;
   o.url = strip_trailing_slashes(o.url);
   RAGFT_TRY_STATUS(o.validate());
-  UrlParts parts;
-  url_problem(o.url, &parts);
-  auto e = std::make_unique<OpenAiEmbedder>(std::move(o), std::move(parts));
-  if (!e->valid()) {
-    return make_error(ErrorCode::kUnsupported, "openai embedder {}: this build cannot open that url (https without TLS?)",
-                      e->config());
-  }
-  return std::unique_ptr<Embedder>(std::move(e));
+  OpenAiHttpOptions h;
+  h.label = "openai embedder";
+  h.url = o.url;
+  h.timeout_ms = o.timeout_ms;
+  h.retries = o.retries;
+  h.backoff_ms = o.backoff_ms;
+  h.key_env = o.key_env;
+  RAGFT_TRY(std::unique_ptr<OpenAiHttp> http, OpenAiHttp::make(std::move(h)));
+  return std::unique_ptr<Embedder>(std::make_unique<OpenAiEmbedder>(std::move(o), std::move(http)));
 }
 
 Result<std::unique_ptr<Embedder>> make_openai_embedder(std::string_view config) {

@@ -27,8 +27,11 @@
 //   the first valid response, which fixes it for the embedder's lifetime. model_id() includes
 //   the dim, so it changes once, from "#dim=0" to the learnt value: give dim= (or embed once)
 //   before keying a cache by model_id().
-// - embed() is thread-safe: requests are serialised on one keep-alive connection (a mutex);
-//   backoff waits do not hold it. The role is ignored (the API has no query/document notion).
+// - embed() is thread-safe: concurrent calls send their requests on separate keep-alive
+//   connections from a pool; backoff waits hold none. The role is ignored (the API has no
+//   query/document notion).
+// The HTTP side (key, retries, error mapping, connections) is http/openai_http.h, shared with
+// the chat client (generate/openai_chat.h).
 #pragma once
 
 #include <memory>
