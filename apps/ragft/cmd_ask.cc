@@ -1,8 +1,11 @@
-// ragft ask "question": an extractive answer whose sentences cite exact source spans.
+// ragft ask "question": an answer whose sentences cite exact source spans: extractive, or written by a
+// language model (--llm) with its [n] citations checked.
 #include <fmt/format.h>
 
 #include "apps/ragft/cli.h"
 #include "generate/extractive.h"
+#include "generate/llm_answer.h"
+#include "generate/openai_chat.h"
 
 namespace ragft::cli {
 
@@ -11,21 +14,67 @@ struct AskArgs {
   std::string question;
   std::string config = ExtractiveOptions{}.to_config();
   FilterArgs filter;
+  std::string llm;     // chat model config: answer with a language model
+  std::string prompt;  // prompt template file
+  std::string llm_config = LlmAnswerOptions{}.to_config();
 };
+
+nlohmann::json issues_json(const CitationReport& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& i : r.issues) out.push_back({{"sentence", i.sentence}, {"n", i.n}, {"message", i.message}});
+  return out;
+}
 
 int run_ask(const Globals& g, const AskArgs& a) {
   auto options = ExtractiveOptions::parse(a.config);
   if (!options.ok()) return report(options.error());
-  auto req = make_request(a.question, options->chunks, a.filter);
+  auto llm_options = LlmAnswerOptions::parse(a.llm_config);
+  if (!llm_options.ok()) return report(llm_options.error());
+  std::unique_ptr<ChatModel> model;
+  std::optional<PromptTemplate> prompt;
+  if (!a.llm.empty()) {
+    auto made = make_openai_chat(a.llm);
+    if (!made.ok()) return report(made.error());
+    model = std::move(*made);
+    auto loaded = a.prompt.empty() ? Result<PromptTemplate>(PromptTemplate::default_template())
+                                   : PromptTemplate::load(a.prompt);
+    if (!loaded.ok()) return report(loaded.error());
+    prompt = std::move(*loaded);
+  } else if (!a.prompt.empty()) {
+    return report(make_error(ErrorCode::kInvalidArgument, "--prompt is the language model's prompt: give --llm too"));
+  }
+  auto req = make_request(a.question, model ? llm_options->chunks : options->chunks, a.filter);
   if (!req.ok()) return report(req.error());
   auto opened = open_retrieval(g, a.filter);
   if (!opened.ok()) return report(opened.error());
   nlohmann::json info = nlohmann::json::object();
   auto hits = retrieve(*opened, *req, &info);
   if (!hits.ok()) return report(hits.error());
-  auto answer = answer_from_hits(*opened->ws, *req, std::move(*hits), *options);
-  if (!answer.ok()) return report(answer.error());
-  const Answer& ans = *answer;
+  Answer ans;
+  if (model) {
+    auto written = answer_with_llm(*opened->ws, *req, std::move(*hits), *model, *prompt, *llm_options);
+    if (!written.ok()) return report(written.error());
+    ans = std::move(written->answer);
+    nlohmann::json llm = {{"called", written->called_model},
+                          {"raw", written->raw},
+                          {"citations_read", written->citations.citations},
+                          {"citations_valid", written->citations.valid},
+                          {"issues", issues_json(written->citations)},
+                          {"generation_ms", written->generation_ms}};
+    if (written->usage) {
+      llm["usage"] = {{"prompt_tokens", written->usage->prompt_tokens},
+                      {"completion_tokens", written->usage->completion_tokens},
+                      {"total_tokens", written->usage->total_tokens}};
+    }
+    info["llm"] = std::move(llm);
+    if (!g.json) {
+      for (const auto& i : written->citations.issues) fmt::print(stderr, "citation check: {}\n", i.message);
+    }
+  } else {
+    auto answer = answer_from_hits(*opened->ws, *req, std::move(*hits), *options);
+    if (!answer.ok()) return report(answer.error());
+    ans = std::move(*answer);
+  }
   if (g.json) {
     nlohmann::json sources = nlohmann::json::array();
     for (const auto& c : ans.sources) {
@@ -39,6 +88,7 @@ int run_ask(const Globals& g, const AskArgs& a) {
                           {"confidence", ans.confidence}, {"sentences", sentences}, {"sources", sources},
                           {"generator", ans.generator}};
     if (info.contains("reranker")) out["reranker"] = info["reranker"];
+    if (info.contains("llm")) out["llm"] = info["llm"];
     fmt::print("{}\n", out.dump());
     return 0;
   }
@@ -60,7 +110,12 @@ void register_ask(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<AskArgs>();
   CLI::App* cmd = app.add_subcommand("ask", "Answer a question from the indexed documents, with citations");
   cmd->add_option("question", a->question, "The question or claim")->required();
-  cmd->add_option("--answer", a->config, "Answer composer config")->capture_default_str();
+  cmd->add_option("--answer", a->config, "Extractive answer config")->capture_default_str();
+  cmd->add_option("--llm", a->llm,
+                  "Answer with a language model behind an OpenAI-compatible server: "
+                  "openai:url=http://127.0.0.1:8080/v1,model=NAME (llama.cpp, vLLM, Ollama, OpenAI)");
+  cmd->add_option("--prompt", a->prompt, "Prompt template file for --llm (default: `ragft prompt`)");
+  cmd->add_option("--llm-config", a->llm_config, "LLM answer options")->capture_default_str();
   add_filter_options(cmd, a->filter);
   cmd->callback([&g, &exit_code, a] { exit_code = run_ask(g, *a); });
 }

@@ -140,7 +140,9 @@ TEST_F(RaftTest, ReferenceAnswersNoOracleShareAndDeterminism) {
   auto c = build_raft(*ws_, qs, PromptTemplate::default_template(), o);
   ASSERT_TRUE(c.ok());
   for (const auto& e : *c) {
-    if (!e.has_oracle) EXPECT_EQ(e.answer, "By scent trails");
+    if (!e.has_oracle) {
+      EXPECT_EQ(e.answer, "By scent trails");
+    }
   }
 }
 

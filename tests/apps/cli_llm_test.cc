@@ -1,0 +1,110 @@
+// `ragft ask --llm`: the whole path against an OpenAI-compatible server on loopback (a fake
+// that answers with a scripted completion and records the request).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "apps/test_util.h"
+
+namespace ragft {
+namespace {
+
+using testing::make_temp_dir;
+using testing::quote;
+using testing::run_ragft;
+using testing::write_file;
+
+class ChatServer {
+ public:
+  explicit ChatServer(std::string reply) : reply_(std::move(reply)) {
+    svr_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mu_);
+        bodies_.push_back(nlohmann::json::parse(req.body));
+      }
+      nlohmann::json out = {{"id", "x"},
+                            {"object", "chat.completion"},
+                            {"model", "fake"},
+                            {"choices", {{{"index", 0},
+                                          {"message", {{"role", "assistant"}, {"content", reply_}}},
+                                          {"finish_reason", "stop"}}}},
+                            {"usage", {{"prompt_tokens", 90}, {"completion_tokens", 12}, {"total_tokens", 102}}}};
+      res.set_content(out.dump(), "application/json");
+    });
+    port_ = svr_.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) std::abort();
+    thread_ = std::thread([this] { svr_.listen_after_bind(); });
+    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ChatServer() {
+    svr_.stop();
+    thread_.join();
+  }
+  std::string config() const { return "openai:url=http://127.0.0.1:" + std::to_string(port_) + "/v1,model=fake,key_env="; }
+  std::vector<nlohmann::json> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  std::string reply_;
+  httplib::Server svr_;
+  std::thread thread_;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<nlohmann::json> bodies_;
+};
+
+TEST(CliLlmTest, AskWithAModelBehindAnOpenAiCompatibleServer) {
+  const auto root = make_temp_dir("ragft_cli_llm_");
+  write_file(root / "docs" / "volcano.md",
+             "# Volcanoes\n\nA volcano is a rupture in the crust of a planet. Lava flows from the vent during an "
+             "eruption.\n");
+  write_file(root / "docs" / "bees.txt", "Honey bees communicate the location of flowers with a waggle dance.\n");
+  const std::string ws = "--data " + quote((root / "ws").string());
+  ASSERT_EQ(run_ragft(ws + " index " + quote((root / "docs").string())).exit_code, 0);
+
+  ChatServer server("Lava flows out of the vent during an eruption [1].");
+  auto r = run_ragft(ws + " --json ask " + quote("What flows from the vent during an eruption?") + " --llm " +
+                     quote(server.config()));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["abstained"].get<bool>()) << j;
+  ASSERT_EQ(j["sentences"].size(), 1u);
+  EXPECT_EQ(j["sentences"][0]["citations"], nlohmann::json::array({1}));
+  EXPECT_NE(j["sources"][0]["doc_id"].get<std::string>().find("volcano.md"), std::string::npos);
+  EXPECT_TRUE(j["llm"]["called"].get<bool>());
+  EXPECT_EQ(j["llm"]["usage"]["completion_tokens"], 12);
+  EXPECT_EQ(j["llm"]["citations_valid"], 1);
+  auto bodies = server.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0]["model"], "fake");
+  const std::string user = bodies[0]["messages"].back()["content"];
+  EXPECT_NE(user.find("[1] Volcanoes"), std::string::npos) << user;
+
+  // A question the corpus cannot answer: abstains without calling the model.
+  auto none = run_ragft(ws + " --json ask " + quote("Who won the chess olympiad in 1994?") + " --llm " +
+                        quote(server.config()));
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  auto nj = nlohmann::json::parse(none.out);
+  EXPECT_TRUE(nj["abstained"].get<bool>());
+  EXPECT_EQ(server.bodies().size(), 1u);
+
+  // --prompt without --llm, and a bad template, are clear errors.
+  auto stray = run_ragft(ws + " ask lava --prompt x.txt", true);
+  EXPECT_EQ(stray.exit_code, 1);
+  EXPECT_NE(stray.out.find("--llm"), std::string::npos) << stray.out;
+  write_file(root / "bad_prompt.txt", "[user]\nno question here\n");
+  auto bad = run_ragft(ws + " ask lava --llm " + quote(server.config()) + " --prompt " +
+                           quote((root / "bad_prompt.txt").string()),
+                       true);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("bad_prompt.txt"), std::string::npos) << bad.out;
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace ragft
