@@ -9,9 +9,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "generate/torch/chunk_pool.h"
 #include "generate/torch/matvec.h"
 #include "llama_test_util.h"
 
@@ -473,12 +477,15 @@ TEST_F(LlamaTest, BadCheckpointsAndCallsAreErrors) {
   EXPECT_EQ(model->generate(one, o).error().code, ErrorCode::kInvalidArgument);
 }
 
-// The matrix-vector kernels against a plain double loop, on sizes with every tail (in % 16,
-// in % 8, out % 4 nonzero), several rows, a bias, and a column range.
+// The matrix-vector kernels against a plain double loop, on sizes with every tail (in % 64,
+// in % 32, in % 8 nonzero), several rows, a bias, and a column range; bf16 with and without the
+// AVX512-BF16 path (where the CPU has it).
 TEST(MatvecTest, MatchesNaiveProducts) {
   std::mt19937 rng(3);
   std::normal_distribution<float> normal;
-  for (std::int64_t in : {5, 8, 37, 64}) {
+  for (std::int64_t in : {5, 8, 37, 64, 96, 101, 768}) {
+   for (bool dot : {true, false}) {
+    matvec::use_avx512bf16(dot);
     const std::int64_t out = 11, rows = 3;
     std::vector<float> x(rows * in), w(out * in), bias(out);
     std::vector<std::uint16_t> wb(out * in);
@@ -504,12 +511,56 @@ TEST(MatvecTest, MatchesNaiveProducts) {
           }
           double want = bias[o];
           for (std::int64_t i = 0; i < in; ++i) want += double(x[r * in + i]) * w[o * in + i];
-          EXPECT_NEAR(y[r * out + o], want, 1e-4 * std::sqrt(double(in))) << "in " << in << " variant " << variant;
+          EXPECT_NEAR(y[r * out + o], want, 1e-4 * std::sqrt(double(in)))
+              << "in " << in << " variant " << variant << " dot " << dot;
         }
       }
     }
+   }
   }
-  EXPECT_TRUE(std::string(matvec::kernel_name()) == "avx2" || std::string(matvec::kernel_name()) == "portable");
+  matvec::use_avx512bf16(true);
+  const std::string k = matvec::kernel_name();
+  EXPECT_TRUE(k == "avx2+avx512bf16" || k == "avx2" || k == "portable") << k;
+}
+
+// Every chunk runs exactly once, from one caller or several at a time, with 1-3 threads, and
+// with helpers that went to sleep between runs.
+TEST(ChunkPoolTest, RunsEveryChunkOnce) {
+  for (int threads : {1, 2, 3}) {
+    ChunkPool pool(threads);
+    EXPECT_EQ(pool.threads(), threads);
+    for (std::int64_t n : {1, 7, 64, 1000}) {
+      for (std::int64_t chunk : {1, 3, 64}) {
+        std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+        pool.run(n, chunk, [&](std::int64_t b, std::int64_t e) {
+          EXPECT_LE(e - b, chunk);
+          EXPECT_EQ(b % chunk, 0);
+          for (std::int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+        });
+        for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << n << " " << chunk << " " << i;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // helpers fall asleep
+    std::atomic<std::int64_t> sum{0};
+    pool.run(100, 1, [&](std::int64_t b, std::int64_t) { sum += b; });
+    EXPECT_EQ(sum.load(), 4950);
+  }
+  ChunkPool pool(2);
+  std::vector<std::thread> callers;
+  std::atomic<int> bad{0};
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&, c] {
+      for (int rep = 0; rep < 200; ++rep) {
+        std::vector<int> hits(50 + c, 0);  // each caller's own chunks: no other thread touches them twice
+        pool.run(static_cast<std::int64_t>(hits.size()), 4, [&](std::int64_t b, std::int64_t e) {
+          for (std::int64_t i = b; i < e; ++i) ++hits[i];
+        });
+        for (int h : hits) bad += h != 1;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "embed/safetensors.h"
 #include "embed/torch_guard.h"
+#include "generate/torch/chunk_pool.h"
 #include "generate/torch/matvec.h"
 
 namespace ragft {
@@ -216,17 +217,16 @@ double dynamic_base(const LlamaConfig& c, std::int64_t seq_len) {
 }
 
 // y = x W^T + b into `y` (rows x out, row-major) with the matrix-vector kernels, the columns
-// split between libtorch's threads.
+// split into chunks of ~32K weights shared by the calling thread and the ChunkPool's helpers
+// (as many threads as libtorch's intra-op setting).
 void matvec_into(const torch::Tensor& x, const Linear& l, float* y) {
   const std::int64_t rows = x.size(0), in = x.size(1), out = l.w.size(0);
   const float* xp = x.data_ptr<float>();
   const float* bp = l.b.defined() ? l.b.data_ptr<float>() : nullptr;
   const bool f32 = l.w.scalar_type() == torch::kFloat;
   const void* wp = l.w.data_ptr();
-  const std::int64_t blocks = (out + 3) / 4;
-  const std::int64_t grain = std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(1, in));  // ~32K weights
-  at::parallel_for(0, blocks, grain, [&](std::int64_t b0, std::int64_t b1) {
-    const std::int64_t c0 = b0 * 4, c1 = std::min(out, b1 * 4);
+  const std::int64_t chunk = std::max<std::int64_t>(4, 32768 / std::max<std::int64_t>(1, in * rows));
+  ChunkPool::shared(torch::get_num_threads()).run(out, chunk, [&](std::int64_t c0, std::int64_t c1) {
     if (f32) {
       matvec::f32(xp, rows, in, static_cast<const float*>(wp), bp, c0, c1, y, out);
     } else {
@@ -328,6 +328,13 @@ struct LlamaModel::Impl {
 
   void run(LlamaCache::Impl& cache, const std::vector<std::vector<std::int32_t>>& tokens,
            std::vector<float>& logits) const;
+  // Attention for one new token per sequence, without libtorch: the query heads of each kv head
+  // against that head's `keys` cached keys (matvec kernels), softmax, weighted sum of values.
+  // q: rows of the qkv matrix (stride qkv_w); kc/vc: the layer's cache; mask: [nb, keys] or
+  // unused when !masked. Returns [nb, heads * head_dim].
+  torch::Tensor decode_attention(const float* q, std::int64_t qkv_w, const float* kc, const float* vc,
+                                 std::int64_t cap, std::int64_t keys, std::int64_t nb, const float* mask, bool masked,
+                                 double scale) const;
 };
 
 LlamaModel::LlamaModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -337,6 +344,48 @@ const LlamaConfig& LlamaModel::config() const { return impl_->c; }
 const std::string& LlamaModel::dtype() const { return impl_->dtype; }
 std::size_t LlamaModel::weight_bytes() const { return impl_->weight_bytes; }
 std::size_t LlamaModel::decode_bytes_per_token() const { return impl_->decode_bytes; }
+
+torch::Tensor LlamaModel::Impl::decode_attention(const float* q, std::int64_t qkv_w, const float* kc, const float* vc,
+                                                 std::int64_t cap, std::int64_t keys, std::int64_t nb,
+                                                 const float* mask, bool masked, double scale) const {
+  const std::int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim, group = nh / nkv;
+  torch::Tensor ctx = torch::zeros({nb, nh * hd}, torch::kFloat);
+  float* out = ctx.data_ptr<float>();
+  const auto fscale = static_cast<float>(scale);
+  ChunkPool::shared(torch::get_num_threads()).run(nb * nkv, 1, [&](std::int64_t i0, std::int64_t i1) {
+    thread_local std::vector<float> scores;
+    scores.resize(static_cast<std::size_t>(group * keys));
+    for (std::int64_t item = i0; item < i1; ++item) {
+      const std::int64_t b = item / nkv, h = item % nkv;
+      const float* kslab = kc + ((b * nkv + h) * cap) * hd;
+      const float* vslab = vc + ((b * nkv + h) * cap) * hd;
+      // The group's query heads are adjacent in the qkv row.
+      matvec::f32(q + b * qkv_w + h * group * hd, group, hd, kslab, nullptr, 0, keys, scores.data(), keys);
+      for (std::int64_t g = 0; g < group; ++g) {
+        float* row = scores.data() + g * keys;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (std::int64_t j = 0; j < keys; ++j) {
+          row[j] = row[j] * fscale + (masked ? mask[b * keys + j] : 0.0f);
+          mx = std::max(mx, row[j]);
+        }
+        double total = 0;
+        for (std::int64_t j = 0; j < keys; ++j) {
+          row[j] = std::exp(row[j] - mx);
+          total += row[j];
+        }
+        const auto inv = static_cast<float>(1.0 / total);
+        float* o = out + b * nh * hd + (h * group + g) * hd;
+        for (std::int64_t j = 0; j < keys; ++j) {
+          const float p = row[j] * inv;
+          if (p == 0.0f) continue;  // masked slots
+          const float* v = vslab + j * hd;
+          for (std::int64_t d = 0; d < hd; ++d) o[d] += p * v[d];
+        }
+      }
+    }
+  });
+  return ctx;
+}
 
 Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const fs::path& dir, const LlamaOptions& options) {
   if (options.dtype != "auto" && options.dtype != "fp32" && options.dtype != "bf16") {
@@ -578,30 +627,41 @@ void LlamaModel::Impl::run(LlamaCache::Impl& cache, const std::vector<std::vecto
         }
       }
     });
-    torch::Tensor q = qkv.narrow(1, 0, nh * hd);
-    torch::Tensor k = qkv.narrow(1, nh * hd, nkv * hd).view({nb, t_max, nkv, hd});
-    torch::Tensor v = qkv.narrow(1, (nh + nkv) * hd, nkv * hd).view({nb, t_max, nkv, hd});
-    const torch::Tensor& kc = cache.k[li];
-    const torch::Tensor& vc = cache.v[li];
+    // New keys and values into the cache (valid tokens only), and zeros where attention reads
+    // slots no token of the sequence wrote.
+    const std::int64_t cap = cache.capacity;
+    float* kc = cache.k[li].data_ptr<float>();
+    float* vc = cache.v[li].data_ptr<float>();
     for (std::int64_t b = 0; b < nb; ++b) {
-      if (n[b] > 0) {
-        kc.select(0, b).narrow(1, len[b], n[b]).copy_(k.select(0, b).narrow(0, 0, n[b]).transpose(0, 1));
-        vc.select(0, b).narrow(1, len[b], n[b]).copy_(v.select(0, b).narrow(0, 0, n[b]).transpose(0, 1));
-      }
-      if (zero[b].second > 0) {
-        kc.select(0, b).narrow(1, zero[b].first, zero[b].second).zero_();
-        vc.select(0, b).narrow(1, zero[b].first, zero[b].second).zero_();
+      for (std::int64_t hh = 0; hh < nkv; ++hh) {
+        const std::int64_t slab = ((b * nkv + hh) * cap) * hd;
+        for (std::int64_t t = 0; t < n[b]; ++t) {
+          const float* row = qp + (b * t_max + t) * qkv_w;
+          std::memcpy(kc + slab + (len[b] + t) * hd, row + (nh + hh) * hd, sizeof(float) * hd);
+          std::memcpy(vc + slab + (len[b] + t) * hd, row + (nh + nkv + hh) * hd, sizeof(float) * hd);
+        }
+        if (zero[b].second > 0) {
+          std::memset(kc + slab + zero[b].first * hd, 0, sizeof(float) * zero[b].second * hd);
+          std::memset(vc + slab + zero[b].first * hd, 0, sizeof(float) * zero[b].second * hd);
+        }
       }
     }
-    // Grouped-query attention without repeating the keys: the query heads sharing a kv head
-    // become extra rows of that head's score matrix.
-    torch::Tensor qg = q.view({nb, t_max, nkv, group, hd}).permute({0, 2, 3, 1, 4}).reshape({nb, nkv, group * t_max, hd});
-    torch::Tensor kk = kc.narrow(2, 0, keys), vv = vc.narrow(2, 0, keys);
-    torch::Tensor scores = torch::matmul(qg, kk.transpose(-1, -2));  // [nb, nkv, group * t_max, keys]
-    scores.mul_(scale);
-    if (masked) scores.view({nb, nkv, group, t_max, keys}).add_(mask);
-    torch::Tensor ctx = torch::matmul(torch::softmax(scores, -1), vv);  // [nb, nkv, group * t_max, hd]
-    ctx = ctx.view({nb, nkv, group, t_max, hd}).permute({0, 3, 1, 2, 4}).reshape({m, nh * hd});
+    torch::Tensor ctx;
+    if (t_max == 1) {
+      ctx = decode_attention(qp, qkv_w, kc, vc, cap, keys, nb, mp, masked, scale);
+    } else {
+      // Grouped-query attention without repeating the keys: the query heads sharing a kv head
+      // become extra rows of that head's score matrix.
+      torch::Tensor q = qkv.narrow(1, 0, nh * hd);
+      torch::Tensor qg =
+          q.view({nb, t_max, nkv, group, hd}).permute({0, 2, 3, 1, 4}).reshape({nb, nkv, group * t_max, hd});
+      torch::Tensor kk = cache.k[li].narrow(2, 0, keys), vv = cache.v[li].narrow(2, 0, keys);
+      torch::Tensor scores = torch::matmul(qg, kk.transpose(-1, -2));  // [nb, nkv, group * t_max, keys]
+      scores.mul_(scale);
+      if (masked) scores.view({nb, nkv, group, t_max, keys}).add_(mask);
+      ctx = torch::matmul(torch::softmax(scores, -1), vv);  // [nb, nkv, group * t_max, hd]
+      ctx = ctx.view({nb, nkv, group, t_max, hd}).permute({0, 3, 1, 2, 4}).reshape({m, nh * hd});
+    }
     x.add_(linear(ctx, L.o));
     torch::Tensor gu = linear(rms_norm(x, L.post_norm, c.rms_norm_eps), L.gate_up);  // [m, 2 inter]
     torch::Tensor a = torch::silu(gu.narrow(1, 0, inter));

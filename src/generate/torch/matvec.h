@@ -5,9 +5,11 @@
 // reach most of it (docs/benchmarks.md, decode).
 //
 // Torch-free and single-threaded: a call computes the output columns [col_begin, col_end), so a
-// caller splits the columns between threads (the engine uses at::parallel_for). x86-64 CPUs with
-// AVX2 and FMA take a vectorised path chosen at run time (the build has no -march flag); others a
-// portable loop. Both give the same sums up to float reassociation.
+// caller splits the columns between threads (the engine uses at::parallel_for). Paths are chosen
+// at run time (the build has no -march flag): x86-64 CPUs with AVX2 and FMA take a vectorised
+// loop, bf16 weights on CPUs with AVX512-BF16 its bf16 dot product (x split into two bf16 halves,
+// so activations keep 16 bits of mantissa: relative error < 2^-16 per product), others a portable
+// loop. All give the same sums up to float rounding.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,10 @@ void f32(const float* x, std::int64_t rows, std::int64_t in, const float* w, con
 void bf16(const float* x, std::int64_t rows, std::int64_t in, const std::uint16_t* w, const float* bias,
           std::int64_t col_begin, std::int64_t col_end, float* y, std::int64_t y_stride);
 
-// "avx2" or "portable": the path the calls above take on this CPU.
+// "avx2+avx512bf16", "avx2" or "portable": the paths the calls above take on this CPU.
 const char* kernel_name();
+// For tests and benchmarks: false makes bf16() skip the AVX512-BF16 path (default true).
+// Process-wide; not meant to change while kernels run.
+void use_avx512bf16(bool enabled);
 
 }  // namespace ragft::matvec
