@@ -15,7 +15,9 @@
 // of steps over the fastest decile of passes (what the code reaches with the cores to itself).
 //
 // Built as its own binary, ragft_decode_bench, only with libtorch. One iteration per benchmark.
-// RAGFT_THREADS sets the threads; RAGFT_BENCH_STEPS the decode steps timed (default 64).
+// RAGFT_THREADS sets the threads; RAGFT_BENCH_STEPS the decode steps timed (default 64);
+// RAGFT_BENCH_MODEL=smollm-135m, qwen2.5-0.5b or llama-3.2-1b uses those models' shapes (tied
+// embeddings, Qwen's q/k/v biases, Llama 3's rope scaling) with random weights instead.
 //   counters: tokens_per_s (all steps), tokens_per_s_median, mb_per_token, bandwidth_gbps
 //   (median pass), bandwidth_best_gbps, bound_tokens_per_s (median), share_of_bound,
 //   share_of_bound_best, prefill_tokens_per_s (a 128-token prompt), threads.
@@ -26,6 +28,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -124,7 +127,8 @@ double median(std::vector<double> v) {
 
 // ---- The checkpoint ----
 
-LlamaConfig bench_config() {
+// The default model, or the shapes of a real one (random weights: the speed is the same).
+LlamaConfig bench_config(const std::string& preset) {
   LlamaConfig c;
   c.model_type = "llama";
   c.vocab_size = 32000;
@@ -140,12 +144,53 @@ LlamaConfig bench_config() {
   c.bos_token_ids = {1};
   c.eos_token_ids = {2};
   c.torch_dtype = "bfloat16";
+  if (preset == "smollm-135m") {
+    c.vocab_size = 49152;
+    c.hidden_size = 576;
+    c.intermediate_size = 1536;
+    c.num_hidden_layers = 30;
+    c.num_attention_heads = 9;
+    c.num_key_value_heads = 3;
+    c.tie_word_embeddings = true;
+  } else if (preset == "qwen2.5-0.5b") {
+    c.model_type = "qwen2";
+    c.qkv_bias = true;
+    c.vocab_size = 151936;
+    c.hidden_size = 896;
+    c.intermediate_size = 4864;
+    c.num_hidden_layers = 24;
+    c.num_attention_heads = 14;
+    c.num_key_value_heads = 2;
+    c.tie_word_embeddings = true;
+    c.rope_theta = 1e6;
+    c.max_position_embeddings = 32768;
+  } else if (preset == "llama-3.2-1b") {
+    c.vocab_size = 128256;
+    c.hidden_size = 2048;
+    c.intermediate_size = 8192;
+    c.num_hidden_layers = 16;
+    c.num_attention_heads = 32;
+    c.num_key_value_heads = 8;
+    c.tie_word_embeddings = true;
+    c.rope_theta = 500000;
+    c.max_position_embeddings = 131072;
+    c.rope_scaling = {RopeScalingKind::kLlama3, 32.0, 1.0, 4.0, 8192};
+  } else if (!preset.empty() && preset != "default") {
+    std::fprintf(stderr, "RAGFT_BENCH_MODEL=%s: expected default, smollm-135m, qwen2.5-0.5b or llama-3.2-1b\n",
+                 preset.c_str());
+    std::abort();
+  }
   return c;
+}
+
+std::string env_str(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
 }
 
 struct Fixture {
   fs::path dir;
-  LlamaConfig config = bench_config();
+  LlamaConfig config = bench_config(env_str("RAGFT_BENCH_MODEL"));
   std::vector<float> stream;  // 512 MiB for the bandwidth passes, far beyond any cache
   int threads = 0;
 
@@ -160,8 +205,8 @@ struct Fixture {
                        q = config.num_attention_heads * config.head_dim,
                        kv = config.num_key_value_heads * config.head_dim;
     std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapes = {{"model.embed_tokens.weight", {v, h}},
-                                                                             {"model.norm.weight", {h}},
-                                                                             {"lm_head.weight", {v, h}}};
+                                                                             {"model.norm.weight", {h}}};
+    if (!config.tie_word_embeddings) shapes.push_back({"lm_head.weight", {v, h}});
     for (int l = 0; l < config.num_hidden_layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       shapes.push_back({p + "input_layernorm.weight", {h}});
@@ -169,6 +214,11 @@ struct Fixture {
       shapes.push_back({p + "self_attn.q_proj.weight", {q, h}});
       shapes.push_back({p + "self_attn.k_proj.weight", {kv, h}});
       shapes.push_back({p + "self_attn.v_proj.weight", {kv, h}});
+      if (config.qkv_bias) {
+        shapes.push_back({p + "self_attn.q_proj.bias", {q}});
+        shapes.push_back({p + "self_attn.k_proj.bias", {kv}});
+        shapes.push_back({p + "self_attn.v_proj.bias", {kv}});
+      }
       shapes.push_back({p + "self_attn.o_proj.weight", {h, q}});
       shapes.push_back({p + "mlp.gate_proj.weight", {inter, h}});
       shapes.push_back({p + "mlp.up_proj.weight", {inter, h}});
@@ -179,8 +229,9 @@ struct Fixture {
     for (const auto& [name, shape] : shapes) {
       std::int64_t n = 1;
       for (auto d : shape) n *= d;
-      const bool norm = shape.size() == 1;
-      const float scale = norm ? 0.0f : 1.7f / std::sqrt(static_cast<float>(shape[1]));  // uniform, sd ~ 1/sqrt(fan_in)
+      const bool norm = name.find("norm") != std::string::npos, bias = name.find(".bias") != std::string::npos;
+      // Uniform: sd ~ 1/sqrt(fan_in) for matrices, 0.06 for biases; norm weights 1.
+      const float scale = norm ? 0.0f : bias ? 0.1f : 1.7f / std::sqrt(static_cast<float>(shape[1]));
       TensorData t;
       t.dtype = DType::kBF16;
       t.shape = shape;
@@ -196,6 +247,7 @@ struct Fixture {
       tensors[name] = std::move(t);
     }
     if (!write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}}).ok()) std::abort();
+    tensors.clear();
     stream.assign(std::size_t{1} << 27, 1.0f);
   }
   ~Fixture() { fs::remove_all(dir); }

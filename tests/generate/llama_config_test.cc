@@ -1,7 +1,10 @@
 #include "generate/llama_config.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace ragft {
@@ -9,7 +12,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// HuggingFaceTB/SmolLM-135M's config.json (the fields that matter).
+// Modelled on HuggingFaceTB/SmolLM-135M's config.json.
 json smollm_135m() {
   return json::parse(R"({
     "architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
@@ -21,7 +24,7 @@ json smollm_135m() {
     "transformers_version": "4.40.1", "use_cache": true, "vocab_size": 49152})");
 }
 
-// Qwen/Qwen2.5-0.5B's config.json.
+// Modelled on Qwen/Qwen2.5-0.5B's config.json.
 json qwen25_05b() {
   return json::parse(R"({
     "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643,
@@ -34,7 +37,7 @@ json qwen25_05b() {
     "vocab_size": 151936})");
 }
 
-// meta-llama/Llama-3.2-1B's config.json.
+// Modelled on meta-llama/Llama-3.2-1B's config.json.
 json llama32_1b() {
   return json::parse(R"({
     "architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
@@ -49,6 +52,7 @@ json llama32_1b() {
     "use_cache": true, "vocab_size": 128256})");
 }
 
+// Modelled on mistralai/Mistral-7B-v0.1's config.json (its window of 4096 is below the context).
 json mistral_7b() {
   return json::parse(R"({
     "architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2,
@@ -234,6 +238,19 @@ TEST(LlamaConfigTest, LoadReportsMissingAndBadFiles) {
   auto c = LlamaConfig::load("/nonexistent/ragft/config.json");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().code, ErrorCode::kNotFound);
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_llama_config_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::filesystem::path dir = tmpl;
+  std::ofstream(dir / "config.json") << "{\"model_type\": \"llama\",";  // truncated
+  c = LlamaConfig::load(dir / "config.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(c.error().message.find("config.json"), std::string::npos);
+  std::ofstream(dir / "config.json") << smollm_135m().dump();
+  c = LlamaConfig::load(dir / "config.json");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->num_hidden_layers, 30);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

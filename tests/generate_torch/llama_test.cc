@@ -9,14 +9,10 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "generate/torch/chunk_pool.h"
-#include "generate/torch/matvec.h"
 #include "llama_test_util.h"
 
 namespace ragft {
@@ -396,6 +392,39 @@ TEST_F(LlamaTest, SampledGenerationDependsOnlyOnTheSeed) {
   EXPECT_NE(a->tokens, c->tokens);
 }
 
+TEST_F(LlamaTest, ConcurrentGenerationsMatchSequentialOnes) {
+  TinySpec s;
+  s.dtype = DType::kBF16;
+  TinyModel m = write(s, "threads");
+  auto model = load(m, "auto");
+  ASSERT_TRUE(model);
+  GenerateOptions o;
+  o.max_new_tokens = 10;
+  o.ignore_eos = true;
+  std::vector<std::vector<std::int32_t>> want;
+  for (int k = 0; k < 4; ++k) {
+    auto r = model->generate(ids(3 + k, s.vocab, k), o);
+    ASSERT_TRUE(r.ok());
+    want.push_back(r->tokens);
+  }
+  std::vector<std::vector<std::int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 3; ++rep) {
+        auto r = model->generate(ids(3 + k, s.vocab, k), o);
+        if (r.ok() && (rep == 0 || got[k] == r->tokens)) {
+          got[k] = r->tokens;
+        } else {
+          got[k].clear();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(got, want);
+}
+
 TEST_F(LlamaTest, BadCheckpointsAndCallsAreErrors) {
   auto missing = LlamaModel::load("/nonexistent/ragft-llama");
   ASSERT_FALSE(missing.ok());
@@ -475,92 +504,6 @@ TEST_F(LlamaTest, BadCheckpointsAndCallsAreErrors) {
   o.sampling.top_p = 0;
   const std::vector<std::int32_t> one = {1};
   EXPECT_EQ(model->generate(one, o).error().code, ErrorCode::kInvalidArgument);
-}
-
-// The matrix-vector kernels against a plain double loop, on sizes with every tail (in % 64,
-// in % 32, in % 8 nonzero), several rows, a bias, and a column range; bf16 with and without the
-// AVX512-BF16 path (where the CPU has it).
-TEST(MatvecTest, MatchesNaiveProducts) {
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal;
-  for (std::int64_t in : {5, 8, 37, 64, 96, 101, 768}) {
-   for (bool dot : {true, false}) {
-    matvec::use_avx512bf16(dot);
-    const std::int64_t out = 11, rows = 3;
-    std::vector<float> x(rows * in), w(out * in), bias(out);
-    std::vector<std::uint16_t> wb(out * in);
-    for (auto& v : x) v = normal(rng);
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      wb[i] = f32_to_bf16(normal(rng));
-      w[i] = bf16_to_f32(wb[i]);
-    }
-    for (auto& v : bias) v = normal(rng);
-    for (int variant = 0; variant < 2; ++variant) {
-      std::vector<float> y(rows * out, -7.0f);
-      const std::int64_t c0 = 2, c1 = 10;
-      if (variant == 0) {
-        matvec::f32(x.data(), rows, in, w.data(), bias.data(), c0, c1, y.data(), out);
-      } else {
-        matvec::bf16(x.data(), rows, in, wb.data(), bias.data(), c0, c1, y.data(), out);
-      }
-      for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t o = 0; o < out; ++o) {
-          if (o < c0 || o >= c1) {
-            EXPECT_EQ(y[r * out + o], -7.0f);  // outside the range: untouched
-            continue;
-          }
-          double want = bias[o];
-          for (std::int64_t i = 0; i < in; ++i) want += double(x[r * in + i]) * w[o * in + i];
-          EXPECT_NEAR(y[r * out + o], want, 1e-4 * std::sqrt(double(in)))
-              << "in " << in << " variant " << variant << " dot " << dot;
-        }
-      }
-    }
-   }
-  }
-  matvec::use_avx512bf16(true);
-  const std::string k = matvec::kernel_name();
-  EXPECT_TRUE(k == "avx2+avx512bf16" || k == "avx2" || k == "portable") << k;
-}
-
-// Every chunk runs exactly once, from one caller or several at a time, with 1-3 threads, and
-// with helpers that went to sleep between runs.
-TEST(ChunkPoolTest, RunsEveryChunkOnce) {
-  for (int threads : {1, 2, 3}) {
-    ChunkPool pool(threads);
-    EXPECT_EQ(pool.threads(), threads);
-    for (std::int64_t n : {1, 7, 64, 1000}) {
-      for (std::int64_t chunk : {1, 3, 64}) {
-        std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
-        pool.run(n, chunk, [&](std::int64_t b, std::int64_t e) {
-          EXPECT_LE(e - b, chunk);
-          EXPECT_EQ(b % chunk, 0);
-          for (std::int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
-        });
-        for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << n << " " << chunk << " " << i;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // helpers fall asleep
-    std::atomic<std::int64_t> sum{0};
-    pool.run(100, 1, [&](std::int64_t b, std::int64_t) { sum += b; });
-    EXPECT_EQ(sum.load(), 4950);
-  }
-  ChunkPool pool(2);
-  std::vector<std::thread> callers;
-  std::atomic<int> bad{0};
-  for (int c = 0; c < 4; ++c) {
-    callers.emplace_back([&, c] {
-      for (int rep = 0; rep < 200; ++rep) {
-        std::vector<int> hits(50 + c, 0);  // each caller's own chunks: no other thread touches them twice
-        pool.run(static_cast<std::int64_t>(hits.size()), 4, [&](std::int64_t b, std::int64_t e) {
-          for (std::int64_t i = b; i < e; ++i) ++hits[i];
-        });
-        for (int h : hits) bad += h != 1;
-      }
-    });
-  }
-  for (auto& t : callers) t.join();
-  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace

@@ -37,7 +37,9 @@ ChunkPool::~ChunkPool() {
 }
 
 void ChunkPool::helper_loop() {
-  std::uint32_t seen = gen_.load();
+  // The generation at construction, not gen_'s value when this thread first runs: a run (or the
+  // destructor) may have bumped it already, and waiting for the next change would miss it.
+  std::uint32_t seen = 0;
   for (;;) {
     std::uint32_t g;
     int spins = 0;

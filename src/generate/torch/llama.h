@@ -24,9 +24,11 @@
 // dtype decides how the weight matrices are held: "fp32", or "bf16" (half the memory and half
 // the bytes a decode step reads). The residual stream, norms, rotary embeddings, attention,
 // softmax and the KV cache are fp32 in both. Linear layers over at most kMatvecRows rows (decode
-// steps, short prompts) use generate/torch/matvec.h (fp32 activations, fp32 accumulation); longer
-// inputs use libtorch's GEMM, which in bf16 rounds the activations to bf16 first (fast with
-// AVX512-BF16 or AMX, slow without). Inference only: no autograd state is recorded.
+// steps, short prompts) use generate/torch/matvec.h (fp32 activations, fp32 accumulation) on a
+// ChunkPool (generate/torch/chunk_pool.h); longer inputs use libtorch's GEMM, which in bf16
+// rounds the activations to bf16 first (fast with AVX512-BF16 or AMX, slow without). Attention
+// for one new token per sequence runs on the same kernels, longer inputs on libtorch's batched
+// matmul. Inference only: no autograd state is recorded.
 //
 // Batching: a LlamaCache holds `batch` independent sequences of up to `capacity` tokens each
 // (keys and values preallocated). forward() appends new tokens to every sequence at once; the
@@ -42,8 +44,8 @@
 // applied by masking (the cache still holds every position).
 //
 // Thread-safety: a loaded LlamaModel is immutable; forward() and generate() may run concurrently
-// on different caches (each call uses libtorch's intra-op threads). A LlamaCache is not
-// thread-safe.
+// on different caches (each call uses libtorch's intra-op threads, and the decode pool when no
+// other call holds it). A LlamaCache is not thread-safe.
 #pragma once
 
 #include <cstddef>
