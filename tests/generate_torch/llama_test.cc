@@ -369,6 +369,25 @@ TEST_F(LlamaTest, GreedyGenerationIsDeterministicAndFollowsTheLogits) {
   EXPECT_EQ(r->tokens, std::vector<std::int32_t>(a->tokens.begin(), a->tokens.begin() + 4));
 }
 
+TEST_F(LlamaTest, LongPromptsArePrefilledInChunks) {
+  TinySpec s;
+  s.max_pos = 1024;
+  TinyModel m = write(s, "long");
+  auto model = load(m);
+  ASSERT_TRUE(model);
+  auto prompt = ids(static_cast<int>(kPrefillChunk) + 90, s.vocab, 9);  // two chunks
+  GenerateOptions o;
+  o.max_new_tokens = 2;
+  o.ignore_eos = true;
+  auto g = model->generate(prompt, o);
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  ASSERT_EQ(g->tokens.size(), 2u);
+  auto ref = reference_logits(m, prompt);
+  EXPECT_EQ(g->tokens[0], std::max_element(ref.begin(), ref.end()) - ref.begin());
+  // One pass over the whole prompt gives the same logits.
+  EXPECT_LT(max_diff(prefill(*model, prompt), ref), kTol);
+}
+
 TEST_F(LlamaTest, SampledGenerationDependsOnlyOnTheSeed) {
   TinySpec s;
   TinyModel m = write(s, "sample");

@@ -718,8 +718,13 @@ Result<Generation> LlamaModel::generate(std::span<const std::int32_t> prompt, co
   Sampler sampler(options.sampling);
   std::vector<std::int32_t> seen(prompt.begin(), prompt.end());
   std::vector<float> logits;
-  std::vector<std::vector<std::int32_t>> step = {std::vector<std::int32_t>(prompt.begin(), prompt.end())};
-  RAGFT_TRY_STATUS(forward(cache, step, logits));
+  // The prompt in chunks: attention scores of a chunk take heads x chunk x length floats.
+  std::vector<std::vector<std::int32_t>> step(1);
+  for (std::size_t b = 0; b < prompt.size(); b += kPrefillChunk) {
+    const std::size_t e = std::min(prompt.size(), b + kPrefillChunk);
+    step[0].assign(prompt.begin() + static_cast<std::ptrdiff_t>(b), prompt.begin() + static_cast<std::ptrdiff_t>(e));
+    RAGFT_TRY_STATUS(forward(cache, step, logits));
+  }
   for (;;) {
     const std::int32_t tok = sampler.sample(logits, seen);
     seen.push_back(tok);

@@ -64,6 +64,8 @@ namespace ragft {
 
 // Linear layers over at most this many rows take the matrix-vector kernels.
 inline constexpr int kMatvecRows = 8;
+// generate() feeds a prompt at most this many tokens per forward pass.
+inline constexpr std::size_t kPrefillChunk = 512;
 
 struct LlamaOptions {
   // "auto": bf16 when the checkpoint is bfloat16 (config torch_dtype, else the stored embedding
@@ -127,7 +129,9 @@ class LlamaModel {
   Result<LlamaCache> new_cache(int batch, int capacity) const;
 
   // Appends tokens[s] to sequence s of `cache` (tokens.size() == cache.batch(); an empty list
-  // leaves that sequence as it is) and runs them in one pass. `logits` becomes batch x vocab,
+  // leaves that sequence as it is) and runs them in one pass. Memory: besides the cache, a pass
+  // holds heads x T x length fp32 attention scores per sequence (T new tokens): feed long
+  // prompts in chunks. `logits` becomes batch x vocab,
   // row-major: row s is the next-token logits after the last new token of sequence s (zeros for
   // a sequence that got none). A wrong batch size, no new tokens at all, an id outside the
   // vocabulary, or a sequence that would exceed the capacity -> kInvalidArgument and the cache
@@ -135,10 +139,10 @@ class LlamaModel {
   Status forward(LlamaCache& cache, const std::vector<std::vector<std::int32_t>>& tokens,
                  std::vector<float>& logits) const;
 
-  // Generates a continuation of `prompt` (at least one id) at batch 1: one forward of the
-  // prompt, then one per new token, each chosen by a Sampler with options.sampling and checked
-  // by a StopChecker (generate/sampling.h). Repetition penalty sees the prompt and the new
-  // tokens. The cache holds min(max_length or max_context, prompt + max_new_tokens) tokens.
+  // Generates a continuation of `prompt` (at least one id) at batch 1: forward passes of the
+  // prompt (kPrefillChunk tokens at a time), then one per new token, each chosen by a Sampler
+  // with options.sampling and checked by a StopChecker (generate/sampling.h). Repetition
+  // penalty sees the prompt and the new tokens. The cache holds min(max_length or max_context, prompt + max_new_tokens) tokens.
   // Bad options or prompt -> kInvalidArgument. Deterministic for the same inputs (the seed
   // included) and thread count.
   Result<Generation> generate(std::span<const std::int32_t> prompt, const GenerateOptions& options) const;
