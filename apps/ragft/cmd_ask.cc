@@ -5,7 +5,7 @@
 #include "apps/ragft/cli.h"
 #include "generate/extractive.h"
 #include "generate/llm_answer.h"
-#include "generate/openai_chat.h"
+#include "generate/local_chat.h"
 
 namespace ragft::cli {
 
@@ -33,7 +33,7 @@ int run_ask(const Globals& g, const AskArgs& a) {
   std::unique_ptr<ChatModel> model;
   std::optional<PromptTemplate> prompt;
   if (!a.llm.empty()) {
-    auto made = make_openai_chat(a.llm);
+    auto made = make_chat_model(a.llm);
     if (!made.ok()) return report(made.error());
     model = std::move(*made);
     auto loaded = a.prompt.empty() ? Result<PromptTemplate>(PromptTemplate::default_template())
@@ -112,8 +112,9 @@ void register_ask(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("question", a->question, "The question or claim")->required();
   cmd->add_option("--answer", a->config, "Extractive answer config")->capture_default_str();
   cmd->add_option("--llm", a->llm,
-                  "Answer with a language model behind an OpenAI-compatible server: "
-                  "openai:url=http://127.0.0.1:8080/v1,model=NAME (llama.cpp, vLLM, Ollama, OpenAI)");
+                  "Answer with a language model: openai:url=http://127.0.0.1:8080/v1,model=NAME (an "
+                  "OpenAI-compatible server: llama.cpp, vLLM, Ollama, OpenAI) or local:path=DIR (a Llama-family "
+                  "checkpoint run here with libtorch)");
   cmd->add_option("--prompt", a->prompt, "Prompt template file for --llm (default: `ragft prompt`)");
   cmd->add_option("--llm-config", a->llm_config, "LLM answer options")->capture_default_str();
   add_filter_options(cmd, a->filter);

@@ -58,6 +58,11 @@ Result<const NeuralBackend*> neural_backend() {
   return backend;
 }
 
+Result<std::unique_ptr<TokenGenerator>> make_token_generator(const std::filesystem::path& dir, const LlamaOptions& options) {
+  RAGFT_TRY(const NeuralBackend* backend, neural_backend());
+  return backend->load_llama(dir, options);
+}
+
 Result<std::unique_ptr<Embedder>> make_bert_embedder(std::string_view config) {
   RAGFT_TRY(BertEmbedderOptions options, BertEmbedderOptions::parse(config));
   RAGFT_TRY(const NeuralBackend* backend, neural_backend());

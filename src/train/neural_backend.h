@@ -16,6 +16,8 @@
 #include "core/result.h"
 #include "embed/bert_embedder_options.h"
 #include "embed/embedder.h"
+#include "generate/token_generator.h"
+#include "generate/torch/llama.h"  // torch-free header: LlamaOptions
 #include "train/classifier.h"
 #include "train/encoder_classifier.h"
 #include "train/extractor.h"
@@ -24,7 +26,7 @@
 
 namespace ragft {
 
-inline constexpr int kNeuralBackendAbi = 2;
+inline constexpr int kNeuralBackendAbi = 3;
 
 struct NeuralBackend {
   int abi = kNeuralBackendAbi;
@@ -40,6 +42,8 @@ struct NeuralBackend {
   Result<std::unique_ptr<Extractor>> (*load_tagger)(const std::filesystem::path&, const ModelManifest&) = nullptr;
   // Since abi 2.
   Result<std::unique_ptr<Embedder>> (*load_bert_embedder)(const BertEmbedderOptions&) = nullptr;
+  // Since abi 3: a Llama-family checkpoint directory (generate/torch/llama.h LlamaModel::load).
+  Result<std::unique_ptr<TokenGenerator>> (*load_llama)(const std::filesystem::path&, const LlamaOptions&) = nullptr;
 };
 
 // The library's table, loading it on the first call (thread-safe): RAGFT_TORCH_LIB if set, else
@@ -53,6 +57,10 @@ Result<const NeuralBackend*> neural_backend();
 // no libtorch -> kUnsupported (as neural_backend()), then the loader's errors (a missing
 // checkpoint -> kNotFound).
 Result<std::unique_ptr<Embedder>> make_bert_embedder(std::string_view config);
+
+// The local decoder for a checkpoint directory: no libtorch -> kUnsupported, then the loader's
+// errors (missing files -> kNotFound, damaged -> kCorrupt, unsupported architecture -> kUnsupported).
+Result<std::unique_ptr<TokenGenerator>> make_token_generator(const std::filesystem::path& dir, const LlamaOptions& options);
 
 }  // namespace ragft
 

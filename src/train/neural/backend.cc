@@ -3,6 +3,7 @@
 #include "train/neural_backend.h"
 
 #include "embed/torch/bert_embedder.h"
+#include "generate/torch/llama.h"
 
 namespace ragft {
 namespace {
@@ -12,6 +13,19 @@ Result<std::unique_ptr<Base>> up(Result<std::unique_ptr<T>> r) {
   if (!r.ok()) return r.take_error();
   return std::unique_ptr<Base>(std::move(*r));
 }
+
+class LlamaTokenGenerator final : public TokenGenerator {
+ public:
+  explicit LlamaTokenGenerator(std::unique_ptr<LlamaModel> m) : m_(std::move(m)) {}
+  Result<Generation> generate(std::span<const std::int32_t> prompt, const GenerateOptions& o) const override {
+    return m_->generate(prompt, o);
+  }
+  const LlamaConfig& config() const override { return m_->config(); }
+  std::string dtype() const override { return m_->dtype(); }
+
+ private:
+  std::unique_ptr<LlamaModel> m_;
+};
 
 const NeuralBackend kBackend = [] {
   NeuralBackend b;
@@ -35,6 +49,10 @@ const NeuralBackend kBackend = [] {
     return up<NeuralTagger, Extractor>(NeuralTagger::load(d, m));
   };
   b.load_bert_embedder = [](const BertEmbedderOptions& o) { return up<BertEmbedder, Embedder>(BertEmbedder::load(o)); };
+  b.load_llama = [](const std::filesystem::path& dir, const LlamaOptions& o) -> Result<std::unique_ptr<TokenGenerator>> {
+    RAGFT_TRY(std::unique_ptr<LlamaModel> m, LlamaModel::load(dir, o));
+    return std::unique_ptr<TokenGenerator>(std::make_unique<LlamaTokenGenerator>(std::move(m)));
+  };
   return b;
 }();
 
