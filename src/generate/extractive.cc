@@ -80,6 +80,23 @@ double jaccard(const std::set<std::string>& a, const std::set<std::string>& b) {
 
 }  // namespace
 
+QuestionTerms question_terms(Workspace& ws, std::string_view question) {
+  std::set<std::string> question_words;
+  for (const char* w : {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does",
+                        "do", "did", "can", "could", "should", "would", "is", "are"}) {
+    std::string t = ws.analyzer().analyze_word(w);
+    if (!t.empty()) question_words.insert(t);
+  }
+  QuestionTerms q;
+  for (const QueryTerm& t : analyze_query(ws.analyzer(), question).terms) {
+    if (question_words.count(t.term)) continue;
+    const float w = ws.index().idf(t.term);
+    q.idf[t.term] = w;
+    q.total += w;
+  }
+  return q;
+}
+
 Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,
                                  const ExtractiveOptions& options) {
   SearchRequest req = request;
@@ -100,24 +117,9 @@ Result<Answer> answer_from_hits(Workspace& ws, const SearchRequest& request, std
     return answer;
   }
 
-  AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
-  // Question words say what is asked, not what the answer contains: they do not count
-  // towards support.
-  std::set<std::string> question_words;
-  for (const char* w : {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does",
-                        "do", "did", "can", "could", "should", "would", "is", "are"}) {
-    std::string t = ws.analyzer().analyze_word(w);
-    if (!t.empty()) question_words.insert(t);
-  }
-  std::unordered_map<std::string, float> idf;
-  float total_idf = 0;
-  for (const QueryTerm& t : q.terms) {
-    if (question_words.count(t.term)) continue;
-    float w = ws.index().idf(t.term);
-    idf[t.term] = w;
-    total_idf += w;
-  }
-  if (total_idf <= 0) total_idf = 1;
+  const QuestionTerms q = question_terms(ws, request.query);
+  const std::unordered_map<std::string, float>& idf = q.idf;
+  const float total_idf = q.total > 0 ? q.total : 1;
 
   std::vector<Candidate> candidates;
   std::vector<std::string> terms;

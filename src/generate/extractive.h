@@ -9,6 +9,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/result.h"
 #include "generate/answer.h"
@@ -25,6 +27,15 @@ struct ExtractiveOptions {
   std::string to_config() const;
   static Result<ExtractiveOptions> parse(std::string_view config);
 };
+
+// The question's distinct analysed terms with their idf; question words (what, which, how, does,
+// ...) are left out: they say what is asked, not what the answer contains. `total` is the sum of
+// the weights (0 for a question with no such term). Shared by the extractive and LLM answerers.
+struct QuestionTerms {
+  std::unordered_map<std::string, float> idf;
+  float total = 0;
+};
+QuestionTerms question_terms(Workspace& ws, std::string_view question);
 
 // Retrieves with `request` (its k is replaced by options.chunks) and composes the answer.
 Result<Answer> answer_extractive(Workspace& ws, const SearchRequest& request,

@@ -1,7 +1,6 @@
 #include "generate/llm_answer.h"
 
 #include <set>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -51,33 +50,16 @@ Result<LlmAnswerOptions> LlmAnswerOptions::parse(std::string_view config) {
   return o;
 }
 
-double question_coverage(Workspace& ws, std::string_view question, std::string_view text) {
-  static const char* kQuestionWords[] = {"what", "which", "who",  "whom",  "whose", "when", "where", "why", "how",
-                                         "does", "do",    "did",  "can",   "could", "should", "would", "is", "are"};
-  Analyzer& analyzer = ws.analyzer();
-  std::set<std::string> skip;
-  for (const char* w : kQuestionWords) {
-    std::string t = analyzer.analyze_word(w);
-    if (!t.empty()) skip.insert(t);
-  }
+double question_coverage(Workspace& ws, const QuestionTerms& q, std::string_view text) {
+  if (q.total <= 0) return 0;
   std::vector<std::string> terms;
-  analyzer.terms(question, terms);
-  std::unordered_map<std::string, double> idf;
-  double total = 0;
-  for (const auto& t : terms) {
-    if (skip.count(t) || idf.count(t)) continue;
-    idf[t] = ws.index().idf(t);
-    total += idf[t];
-  }
-  if (total <= 0) return 0;
-  terms.clear();
-  analyzer.terms(text, terms);
+  ws.analyzer().terms(text, terms);
   const std::set<std::string> have(terms.begin(), terms.end());
   double covered = 0;
-  for (const auto& [t, w] : idf) {
+  for (const auto& [t, w] : q.idf) {
     if (have.count(t)) covered += w;
   }
-  return covered / total;
+  return covered / q.total;
 }
 
 Result<LlmAnswer> answer_with_llm(Workspace& ws, const SearchRequest& request, std::vector<SearchHit> hits,
@@ -93,6 +75,7 @@ Result<LlmAnswer> answer_with_llm(Workspace& ws, const SearchRequest& request, s
     return out;
   }
   std::vector<PromptSource> sources;
+  const QuestionTerms q = question_terms(ws, request.query);  // once, not per chunk
   double best = 0;
   for (std::size_t i = 0; i < hits.size(); ++i) {
     const SearchHit& h = hits[i];
@@ -108,7 +91,7 @@ Result<LlmAnswer> answer_with_llm(Workspace& ws, const SearchRequest& request, s
     c.quote = h.text;
     a.sources.push_back(c);
     sources.push_back({c.n, h.ext_id, h.title, h.text});
-    best = std::max(best, question_coverage(ws, request.query, h.title + "\n" + h.text));
+    best = std::max(best, question_coverage(ws, q, h.title + "\n" + h.text));
   }
   a.confidence = static_cast<float>(best);
   if (best < o.min_retrieval) {

@@ -20,6 +20,7 @@
 #include "generate/answer.h"
 #include "generate/chat.h"
 #include "generate/citations.h"
+#include "generate/extractive.h"
 #include "generate/prompt.h"
 #include "retrieve/searcher.h"
 
@@ -53,8 +54,8 @@ Result<LlmAnswer> answer_with_llm(Workspace& ws, const SearchRequest& request, s
                                   const ChatModel& model, const PromptTemplate& prompt,
                                   const LlmAnswerOptions& options = {});
 
-// The share of the question's idf-weighted terms found in `text` (question words excluded), as
+// The share of `q`'s idf weight whose terms appear in `text` (extractive.h question_terms), as
 // answer_with_llm measures retrieval confidence. A question without such terms -> 0.
-double question_coverage(Workspace& ws, std::string_view question, std::string_view text);
+double question_coverage(Workspace& ws, const QuestionTerms& q, std::string_view text);
 
 }  // namespace ragft
