@@ -183,19 +183,24 @@ TEST(RerankerTest, BadTrainingInputIsAnInvalidArgument) {
   EXPECT_EQ(unusable.error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST(RerankerTest, UsesTheClosedBookModelAsAFeature) {
-  // A closed-book model that knows the relevant documents by their titles.
-  Lists lists;
-  Judgments j;
-  make_data(20, lists, j);
+// A small closed-book model over every candidate document of `lists` (pseudo-queries only).
+Result<std::unique_ptr<ClosedBookModel>> closed_book_over(const Lists& lists, int epochs) {
   std::vector<CorpusDoc> docs;
   for (const auto& [q, cands] : lists)
     for (const auto& c : cands) docs.push_back({c.doc_id, c.title, c.text});
   ClosedBookOptions co;
   co.threads = 1;
   co.dim = 16;
-  co.epochs = 10;
-  auto cb = ClosedBookModel::train(docs, {}, co);
+  co.epochs = epochs;
+  return ClosedBookModel::train(docs, {}, co);
+}
+
+TEST(RerankerTest, UsesTheClosedBookModelAsAFeature) {
+  // A closed-book model that knows the relevant documents by their titles.
+  Lists lists;
+  Judgments j;
+  make_data(20, lists, j);
+  auto cb = closed_book_over(lists, 10);
   ASSERT_TRUE(cb.ok()) << cb.error().to_string();
   auto rr = Reranker::train(lists, j, cb->get(), RerankerOptions{});
   ASSERT_TRUE(rr.ok()) << rr.error().to_string();
@@ -265,14 +270,7 @@ TEST(RerankerTest, LoadingWithTheClosedBookFeatureNeedsItsModel) {
   Lists lists;
   Judgments j;
   make_data(20, lists, j);
-  std::vector<CorpusDoc> docs;
-  for (const auto& [q, cands] : lists)
-    for (const auto& c : cands) docs.push_back({c.doc_id, c.title, c.text});
-  ClosedBookOptions co;
-  co.threads = 1;
-  co.dim = 16;
-  co.epochs = 5;
-  auto cb = ClosedBookModel::train(docs, {}, co);
+  auto cb = closed_book_over(lists, 5);
   ASSERT_TRUE(cb.ok()) << cb.error().to_string();
   auto rr = Reranker::train(lists, j, cb->get(), RerankerOptions{});
   ASSERT_TRUE(rr.ok()) << rr.error().to_string();
