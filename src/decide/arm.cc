@@ -26,6 +26,10 @@ nlohmann::json ArmResult::to_json() const {
   } else {
     j["latency_ms"] = {{"p50", percentile(latency_ms, 0.50)}, {"p95", percentile(latency_ms, 0.95)}};
   }
+  // Generation arms: every generative metric, and the token-cost model (decide/generation.h).
+  for (const char* key : {"generative", "tokens", "cost"}) {
+    if (extra.contains(key)) j[key] = extra[key];
+  }
   return j;
 }
 

@@ -40,7 +40,9 @@ struct ArmResult {
   // Arm-specific facts later steps need (e.g. the chosen k), kept in the cache.
   nlohmann::json extra = nlohmann::json::object();
 
-  nlohmann::json to_json() const;  // the "arms[]" object of docs/decide-design.md (per_item omitted)
+  // The "arms[]" object of docs/decide-design.md (per_item omitted); generation arms add the
+  // "generative", "tokens" and "cost" objects kept in `extra`.
+  nlohmann::json to_json() const;
   // Everything, per_item and latency samples included, for the cache.
   nlohmann::json to_cache_json() const;
   static std::optional<ArmResult> from_cache_json(const nlohmann::json& j);

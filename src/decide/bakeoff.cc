@@ -104,6 +104,8 @@ Result<nlohmann::json> profile_project(const Project& project, const BakeoffOpti
       return profile_retrieval(project, options);
     case TaskType::kExtraction:
       return profile_extraction(project);
+    case TaskType::kGeneration:
+      return profile_generation(project, options);
   }
   return make_error(ErrorCode::kInternal, "unknown task type");
 }
@@ -119,6 +121,8 @@ Result<Bakeoff> run_bakeoff(const Project& project, const BakeoffOptions& option
       return run_retrieval_bakeoff(project, options);
     case TaskType::kExtraction:
       return run_extraction_bakeoff(project, options);
+    case TaskType::kGeneration:
+      return run_generation_bakeoff(project, options);
   }
   return make_error(ErrorCode::kInternal, "unknown task type");
 }

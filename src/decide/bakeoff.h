@@ -14,6 +14,9 @@
 //    per query.
 //  - extraction: baseline = no entities; rag = kNN tagger; fine_tuned = neural BiLSTM-CRF;
 //    fine_tuned_rag = their combination. Metric: entity F1 (bootstrap over sentences).
+//  - generation (generation.h): baseline = the base LLM closed book; rag = the LLM answering
+//    from BM25's chunks with citations; fine_tuned = a LoRA adapter closed book; fine_tuned_rag
+//    = a RAFT-trained adapter with RAG. Metric: answer F1, exact match or JSON validity.
 #pragma once
 
 #include <filesystem>
@@ -28,6 +31,7 @@
 #include "core/result.h"
 #include "decide/arm.h"
 #include "decide/cache.h"
+#include "decide/generation.h"
 #include "decide/project.h"
 
 namespace ragft::decide {
@@ -36,6 +40,9 @@ struct BakeoffOptions {
   std::filesystem::path cache_dir;  // required: arms, models and workspaces live here
   bool use_cache = true;            // false: rerun every arm (results still written)
   std::function<void(const std::string&)> log;  // progress lines; may be empty
+  // Generation bake-offs (generation.h); empty: open_chat_model and train_lora_adapter.
+  OpenChatFn open_chat;
+  TrainAdapterFn train_adapter;
 };
 
 struct Bakeoff {
@@ -48,6 +55,8 @@ struct Bakeoff {
   std::optional<long> labeled_examples;
   std::string measured_change;  // "" when the store has no history
   std::size_t cached_arms = 0;
+  // Arms of bakeoff.arms the data or model did not allow: "id: why".
+  std::vector<std::string> skipped;
 };
 
 Result<Bakeoff> run_bakeoff(const Project& project, const BakeoffOptions& options);
@@ -56,6 +65,7 @@ Result<Bakeoff> run_bakeoff(const Project& project, const BakeoffOptions& option
 Result<Bakeoff> run_classification_bakeoff(const Project& project, const BakeoffOptions& options);
 Result<Bakeoff> run_retrieval_bakeoff(const Project& project, const BakeoffOptions& options);
 Result<Bakeoff> run_extraction_bakeoff(const Project& project, const BakeoffOptions& options);
+Result<Bakeoff> run_generation_bakeoff(const Project& project, const BakeoffOptions& options);  // bakeoff_generate.cc
 
 // The profile alone ("profile" object: corpus, labeled, eval), as `ragft profile` prints it;
 // a retrieval project's corpus is synced into the same cached workspace the bake-off uses.
@@ -63,6 +73,7 @@ Result<nlohmann::json> profile_project(const Project& project, const BakeoffOpti
 Result<nlohmann::json> profile_classification(const Project& project);   // bakeoff_classify.cc
 Result<nlohmann::json> profile_extraction(const Project& project);       // bakeoff_extract.cc
 Result<nlohmann::json> profile_retrieval(const Project& project, const BakeoffOptions& options);  // bakeoff_retrieval.cc
+Result<nlohmann::json> profile_generation(const Project& project, const BakeoffOptions& options);  // bakeoff_generate.cc
 
 // Paired comparisons of every pair of arms with per-item values (same items), a before b in
 // kArmIds order: {"a","b","diff","ci_low","ci_high","distinguishable"}.

@@ -37,27 +37,6 @@ void say(const BakeoffOptions& o, const std::string& line) {
 }
 
 
-Result<Workspace> open_ws(const fs::path& dir, const Bm25Options& bm25,
-                          const std::optional<DenseOptions>& dense = std::nullopt) {
-  WorkspaceOptions wo;
-  wo.bm25 = bm25;
-  wo.dense = dense;
-  return Workspace::open(dir, wo);
-}
-
-// Syncs `paths` into the workspace at `dir` and brings its index up to date; returns seconds.
-Result<double> sync_into(Workspace& ws, const std::vector<fs::path>& paths) {
-  Stopwatch w;
-  SyncOptions so;
-  RAGFT_TRY(auto summary, sync_paths(ws.store(), paths, so));
-  if (summary.failed > 0 && summary.added + summary.changed + summary.unchanged == 0) {
-    return make_error(ErrorCode::kInvalidArgument, "data.corpus: no document could be read ({} failed; first: {})",
-                      summary.failed, summary.failures.empty() ? "?" : summary.failures.front());
-  }
-  RAGFT_TRY(auto caught, ws.catch_up());
-  (void)caught;
-  return w.seconds();
-}
 
 
 nlohmann::json interval_json(const Interval& q) { return {{"value", q.value}, {"ci_low", q.low}, {"ci_high", q.high}}; }
@@ -182,17 +161,6 @@ Result<RagChoice> choose_rag_mode(const fs::path& ws_dir, Corpus& c, const Query
   return choice;
 }
 
-fs::path corpus_dir(const Project& p, const BakeoffOptions& o, nlohmann::json& corpus_hashes) {
-  return o.cache_dir / ("corpus-" + Cache::key(corpus_hashes));
-}
-
-Result<nlohmann::json> corpus_hashes_of(const Project& p) {
-  nlohmann::json h = nlohmann::json::object();
-  for (const auto& path : p.data.corpus) {
-    RAGFT_TRY(h[path.string()], input_hash(path));
-  }
-  return h;
-}
 
 }  // namespace
 
@@ -200,8 +168,8 @@ Result<nlohmann::json> profile_retrieval(const Project& p, const BakeoffOptions&
   RAGFT_TRY(auto all_queries, read_queries(p.data.queries));
   RAGFT_TRY(Qrels eval_qrels, read_qrels(p.data.eval_qrels));
   QuerySet eval = judged_queries(all_queries, eval_qrels);
-  RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(p));
-  fs::path dir = corpus_dir(p, o, hashes);
+  RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(p.data.corpus));
+  fs::path dir = corpus_dir(o.cache_dir, hashes);
   say(o, fmt::format("indexing the corpus into {}", dir.string()));
   RAGFT_TRY(Workspace ws, open_ws(dir, Bm25Options{}));
   RAGFT_TRY(double seconds, sync_into(ws, p.data.corpus));
@@ -229,7 +197,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
 
   // Inputs that determine every arm.
   nlohmann::json inputs = {{"v", kCacheVersion}, {"task", "retrieval"}, {"seed", b.seed}, {"bootstrap", b.bootstrap_samples}};
-  RAGFT_TRY(inputs["corpus"], corpus_hashes_of(p));
+  RAGFT_TRY(inputs["corpus"], corpus_hashes_of(p.data.corpus));
   RAGFT_TRY(inputs["queries"], input_hash(d.queries));
   RAGFT_TRY(inputs["eval_qrels"], input_hash(d.eval_qrels));
   if (!d.train_qrels.empty()) {
@@ -239,7 +207,7 @@ Result<Bakeoff> run_retrieval_bakeoff(const Project& p, const BakeoffOptions& o)
   s.closed_book.seed = b.seed;
   s.closed_book.threads = 1;  // reproducible for a seed (fastText's threads race), and no slower on 2 cores
   s.reranker.seed = b.seed;
-  fs::path ws_dir = corpus_dir(p, o, inputs["corpus"]);
+  fs::path ws_dir = corpus_dir(o.cache_dir, inputs["corpus"]);
 
   Bakeoff out;
   out.metric = {{"name", "ndcg_cut_10"}, {"label", "nDCG@10"}, {"higher_is_better", true}};

@@ -39,11 +39,14 @@ Result<nlohmann::json> decide(const Project& p, const DecideOptions& o) {
   // The libtorch arms train on one thread unless RAGFT_THREADS says otherwise: fixed figures for
   // a seed, and on 2 cores the BiLSTM-CRF trains faster that way (WNUT-17: 3 min 42 s for the
   // whole decide run on one thread, 7 min 16 s on two; docs/decide.md). Read at libtorch's first use.
-  ::setenv("RAGFT_THREADS", "1", /*overwrite=*/0);
+  // A generation bake-off runs a language model: it gets every core.
+  if (p.task != TaskType::kGeneration) ::setenv("RAGFT_THREADS", "1", /*overwrite=*/0);
   BakeoffOptions bo;
   bo.cache_dir = cache_dir_for(p, o);
   bo.use_cache = o.use_cache;
   bo.log = o.log;
+  bo.open_chat = o.open_chat;
+  bo.train_adapter = o.train_adapter;
   RAGFT_TRY(Bakeoff b, run_bakeoff(p, bo));
   // Measured answers replace unanswered defaults; an answer the user gave stays.
   if (b.labeled_examples && req.labeled_examples.source != Source::kAnswered) {
@@ -59,6 +62,7 @@ Result<nlohmann::json> decide(const Project& p, const DecideOptions& o) {
   for (const auto& a : b.arms) report["arms"].push_back(a.to_json());
   report["comparisons"] = b.comparisons;
   report["freshness"] = b.freshness;
+  report["skipped_arms"] = b.skipped;
   report["recommendation"] = recommend(req, p.task, report);
   report["flowchart"] = flowchart();
   report["timing"] = {{"seconds", total.seconds()}, {"cached_arms", b.cached_arms}};

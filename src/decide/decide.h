@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "decide/generation.h"
 #include "decide/project.h"
 
 namespace ragft::decide {
@@ -18,6 +19,9 @@ struct DecideOptions {
   std::filesystem::path cache_dir;  // empty: project.bakeoff.cache, else <project dir>/.ragft-decide
   bool use_cache = true;
   std::function<void(const std::string&)> log;
+  // Generation bake-offs (generation.h): substitutes for tests; empty: the real ones.
+  OpenChatFn open_chat;
+  TrainAdapterFn train_adapter;
 };
 
 // The cache directory decide() uses for `p` and `o`.

@@ -5,10 +5,46 @@
 #include <nlohmann/json.hpp>
 
 #include "core/env.h"
+#include "decide/arm.h"
+#include "decide/cache.h"
+#include "ingest/sync.h"
 
 #include "evaluate/metrics.h"
 
 namespace ragft::decide {
+
+Result<Workspace> open_ws(const std::filesystem::path& dir, const Bm25Options& bm25,
+                          const std::optional<DenseOptions>& dense) {
+  WorkspaceOptions wo;
+  wo.bm25 = bm25;
+  wo.dense = dense;
+  return Workspace::open(dir, wo);
+}
+
+Result<double> sync_into(Workspace& ws, const std::vector<std::filesystem::path>& paths) {
+  Stopwatch w;
+  SyncOptions so;
+  RAGFT_TRY(auto summary, sync_paths(ws.store(), paths, so));
+  if (summary.failed > 0 && summary.added + summary.changed + summary.unchanged == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "data.corpus: no document could be read ({} failed; first: {})",
+                      summary.failed, summary.failures.empty() ? "?" : summary.failures.front());
+  }
+  RAGFT_TRY(auto caught, ws.catch_up());
+  (void)caught;
+  return w.seconds();
+}
+
+Result<nlohmann::json> corpus_hashes_of(const std::vector<std::filesystem::path>& corpus) {
+  nlohmann::json h = nlohmann::json::object();
+  for (const auto& path : corpus) {
+    RAGFT_TRY(h[path.string()], input_hash(path));
+  }
+  return h;
+}
+
+std::filesystem::path corpus_dir(const std::filesystem::path& cache_dir, const nlohmann::json& corpus_hashes) {
+  return cache_dir / ("corpus-" + Cache::key(corpus_hashes));
+}
 
 Status load_maps(Corpus& c, bool with_docs) {
   c.chunk_doc.clear();

@@ -8,11 +8,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 #include "decide/closed_book.h"
@@ -34,6 +37,17 @@ struct Corpus {
   std::vector<CorpusDoc> docs;
   std::unordered_map<std::string, std::size_t> doc_index;
 };
+
+// A workspace over a bake-off's corpus (BM25 with `bm25`; a dense index with `dense`).
+Result<Workspace> open_ws(const std::filesystem::path& dir, const Bm25Options& bm25,
+                          const std::optional<DenseOptions>& dense = std::nullopt);
+// Syncs `paths` into `ws` and brings its index up to date; returns the seconds taken. No document
+// readable -> kInvalidArgument naming data.corpus.
+Result<double> sync_into(Workspace& ws, const std::vector<std::filesystem::path>& paths);
+// {"<path>": "<content hash>"} of the corpus files and folders (cache keys).
+Result<nlohmann::json> corpus_hashes_of(const std::vector<std::filesystem::path>& corpus);
+// The cached workspace directory for a corpus with those hashes.
+std::filesystem::path corpus_dir(const std::filesystem::path& cache_dir, const nlohmann::json& corpus_hashes);
 
 // Fills chunk_doc and, when `with_docs`, docs and doc_index from the workspace's store.
 Status load_maps(Corpus& c, bool with_docs);

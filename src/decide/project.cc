@@ -23,8 +23,11 @@ Result<TaskType> parse_task_type(std::string_view s) {
   if (s == "retrieval" || s == "qa" || s == "qa-over-documents") return TaskType::kRetrieval;
   if (s == "classification") return TaskType::kClassification;
   if (s == "extraction") return TaskType::kExtraction;
+  if (s == "generation") return TaskType::kGeneration;
   return make_error(ErrorCode::kInvalidArgument,
-                    "unknown task \"{}\": use retrieval (or qa, qa-over-documents), classification or extraction", s);
+                    "unknown task \"{}\": use retrieval (or qa, qa-over-documents), classification, extraction or "
+                    "generation",
+                    s);
 }
 
 const char* task_type_name(TaskType t) {
@@ -32,6 +35,7 @@ const char* task_type_name(TaskType t) {
     case TaskType::kRetrieval: return "retrieval";
     case TaskType::kClassification: return "classification";
     case TaskType::kExtraction: return "extraction";
+    case TaskType::kGeneration: return "generation";
   }
   return "?";
 }
@@ -89,17 +93,21 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 5> kTopKeys = {"name", "task", "data", "requirements", "bakeoff"};
+constexpr std::array<std::string_view, 6> kTopKeys = {"name", "task", "data", "requirements", "bakeoff", "generation"};
 constexpr std::array<std::string_view, 4> kClassificationKeys = {"train", "eval", "format", "encoding"};
 constexpr std::array<std::string_view, 3> kExtractionKeys = {"train", "dev", "eval"};
 constexpr std::array<std::string_view, 4> kRetrievalKeys = {"corpus", "queries", "train_qrels", "eval_qrels"};
+constexpr std::array<std::string_view, 3> kGenerationDataKeys = {"corpus", "train", "eval"};
+constexpr std::array<std::string_view, 10> kGenerationKeys = {"llm",    "lora",   "raft",       "answer", "metric",
+                                                              "schema", "prompt", "system", "max_tokens", "prices"};
+constexpr std::array<std::string_view, 3> kPriceKeys = {"prompt", "completion", "training"};
 constexpr std::array<std::string_view, 11> kRequirementKeys = {
     "need",     "change",         "citations",         "latency_p95_ms",   "wrong_answer_cost", "sensitivity",
     "acls",     "deadline_weeks", "style_consistency", "labeled_examples", "quality_target"};
 constexpr std::array<std::string_view, 6> kBakeoffKeys = {"arms",      "fine_tuned",        "seed",
                                                           "freshness", "bootstrap_samples", "cache"};
-constexpr std::array<std::string_view, 5> kTaskNames = {"retrieval", "qa", "qa-over-documents", "classification",
-                                                        "extraction"};
+constexpr std::array<std::string_view, 6> kTaskNames = {"retrieval", "qa", "qa-over-documents", "classification",
+                                                        "extraction", "generation"};
 constexpr std::array<std::string_view, 5> kFormatNames = {"jsonl", "csv", "fasttext", "trec", "sst"};
 
 std::string lower(std::string_view s) {
@@ -210,6 +218,7 @@ class Parser {
   Status parse_data(const Field& f, TaskType task, DataSpec& d) const;
   Status parse_requirements(const Field& f, Requirements& r) const;
   Status parse_bakeoff(const Field& f, BakeoffSpec& b) const;
+  Status parse_generation(const Field& f, GenerationSpec& g) const;
 
   std::string file_;
   fs::path base_;
@@ -314,6 +323,7 @@ Status Parser::parse_data(const Field& f, TaskType task, DataSpec& d) const {
   if (!f.value.IsDefined() || f.value.IsNull()) return ok_status();  // `data:` with nothing: no data
   Keys allowed = task == TaskType::kRetrieval        ? Keys(kRetrievalKeys)
                  : task == TaskType::kClassification ? Keys(kClassificationKeys)
+                 : task == TaskType::kGeneration     ? Keys(kGenerationDataKeys)
                                                      : Keys(kExtractionKeys);
   RAGFT_TRY(auto kv, fields(f, allowed, fmt::format(" for task {}", task_type_name(task))));
   for (const Field& x : kv) {
@@ -439,6 +449,44 @@ Status Parser::parse_bakeoff(const Field& f, BakeoffSpec& b) const {
   return ok_status();
 }
 
+Status Parser::parse_generation(const Field& f, GenerationSpec& g) const {
+  RAGFT_TRY(auto kv, fields(f, kGenerationKeys));
+  for (const Field& x : kv) {
+    const std::string& k = x.key;
+    if (k == "llm") {
+      RAGFT_TRY(g.llm, string(x, "a chat model config string, \"local:path=DIR\" or \"openai:...\""));
+      if (g.llm.rfind("local:", 0) != 0 && g.llm.rfind("openai:", 0) != 0)
+        return expected(x, "a chat model config string, \"local:path=DIR\" or \"openai:...\"");
+    } else if (k == "lora" || k == "raft" || k == "answer") {
+      const char* kind = k == "lora" ? "lora:" : k == "raft" ? "raft:" : "llm:";
+      RAGFT_TRY(std::string v, string(x, fmt::format("a config string \"{}key=value,...\"", kind)));
+      if (v.rfind(kind, 0) != 0) return expected(x, fmt::format("a config string \"{}key=value,...\"", kind));
+      (k == "lora" ? g.lora : k == "raft" ? g.raft : g.answer) = std::move(v);
+    } else if (k == "metric") {
+      RAGFT_TRY(g.metric, choice(x, kGenerationMetrics));
+    } else if (k == "schema" || k == "prompt") {
+      RAGFT_TRY(fs::path p, path(x, Check::kFile));
+      (k == "schema" ? g.schema : g.prompt) = std::move(p);
+    } else if (k == "system") {
+      RAGFT_TRY(g.system, string(x, "the system message of the closed-book arms"));
+    } else if (k == "max_tokens") {
+      RAGFT_TRY(auto v, integer(x, "an integer in [1, 32768]", false, 1, 32768));
+      g.max_tokens = static_cast<int>(*v);
+    } else if (k == "prices") {
+      RAGFT_TRY(auto prices, fields(x, kPriceKeys));
+      for (const Field& y : prices) {
+        RAGFT_TRY(auto v, number(y, "a non-negative number (USD per million tokens)", false, 0, false, 1e9));
+        (y.key == "prompt" ? g.prices.prompt : y.key == "completion" ? g.prices.completion : g.prices.training) = *v;
+      }
+    }
+  }
+  if (g.metric == "json_valid" && g.schema.empty()) {
+    const Field* m = find(kv, "metric");
+    return error(m->mark, m->path, "json_valid needs generation.schema (the JSON schema answers must follow)");
+  }
+  return ok_status();
+}
+
 Result<Project> Parser::parse(const YAML::Node& root) {
   Project p;
   std::string keys = fmt::format("{}", fmt::join(kTopKeys, ", "));
@@ -449,9 +497,9 @@ Result<Project> Parser::parse(const YAML::Node& root) {
   RAGFT_TRY(auto kv, fields(top, kTopKeys));
   RAGFT_TRY_STATUS(require(top, kv, "name", "a non-empty string naming the project"));
   RAGFT_TRY(p.name, string(*find(kv, "name"), "a non-empty string naming the project"));
-  RAGFT_TRY_STATUS(require(top, kv, "task", "retrieval, classification or extraction"));
+  RAGFT_TRY_STATUS(require(top, kv, "task", "retrieval, classification, extraction or generation"));
   const Field& task = *find(kv, "task");
-  std::string task_what = "one of retrieval (aliases qa, qa-over-documents), classification, extraction";
+  std::string task_what = "one of retrieval (aliases qa, qa-over-documents), classification, extraction, generation";
   RAGFT_TRY(std::string task_s, string(task, task_what));
   auto t = parse_task_type(lower(task_s));
   if (!t.ok())
@@ -461,6 +509,17 @@ Result<Project> Parser::parse(const YAML::Node& root) {
   if (const Field* x = find(kv, "data")) RAGFT_TRY_STATUS(parse_data(*x, p.task, p.data));
   if (const Field* x = find(kv, "requirements")) RAGFT_TRY_STATUS(parse_requirements(*x, p.requirements));
   if (const Field* x = find(kv, "bakeoff")) RAGFT_TRY_STATUS(parse_bakeoff(*x, p.bakeoff));
+  if (const Field* x = find(kv, "generation")) {
+    if (p.task != TaskType::kGeneration)
+      return error(x->mark, x->path, fmt::format("only for task generation (this project's task is {})", task_type_name(p.task)));
+    RAGFT_TRY_STATUS(parse_generation(*x, p.generation));
+  }
+  if (p.task == TaskType::kGeneration && p.data.has_data() && p.generation.llm.empty()) {
+    const Field* x = find(kv, "generation");
+    Field at = x ? *x : top;
+    return error(at.mark, "generation.llm",
+                 "missing required key (the model to bake off: \"local:path=DIR\" or \"openai:...\")");
+  }
   return p;
 }
 
@@ -554,6 +613,10 @@ void write_data(Writer& w, const Project& p, const fs::path& base) {
     else if (p.task == TaskType::kClassification)
       w.out += "#   train: train.jsonl\n#   eval: test.jsonl\n#   format: jsonl   # jsonl | csv | fasttext | trec | sst\n"
                "#   encoding: utf-8   # utf-8 | latin-1\n";
+    else if (p.task == TaskType::kGeneration)
+      w.out += "#   corpus: docs/            # optional: the documents the retrieval arms answer from\n"
+               "#   train: train.jsonl       # questions with reference answers (and gold evidence)\n"
+               "#   eval: test.jsonl\n";
     else
       w.out += "#   train: train.conll\n#   dev: dev.conll   # optional\n#   eval: test.conll\n";
     return;
@@ -563,13 +626,15 @@ void write_data(Writer& w, const Project& p, const fs::path& base) {
     if (v.empty()) w.out += fmt::format("  # {}:   # {}\n", key, hint);
     else w.line("  ", key, yaml_path(v, base), hint);
   };
-  if (p.task == TaskType::kRetrieval) {
+  if (p.task == TaskType::kRetrieval || (p.task == TaskType::kGeneration && !d.corpus.empty())) {
     if (d.corpus.size() == 1) {
       w.line("  ", "corpus", yaml_path(d.corpus[0], base), "files or folders (a path or a list)");
     } else {
       w.out += "  corpus:   # files or folders\n";
       for (const fs::path& c : d.corpus) w.out += fmt::format("    - {}\n", yaml_path(c, base));
     }
+  }
+  if (p.task == TaskType::kRetrieval) {
     path_or_comment("queries", d.queries, "BEIR jsonl or TSV");
     path_or_comment("train_qrels", d.train_qrels, "optional: judgments to train the fine-tuned arms");
     path_or_comment("eval_qrels", d.eval_qrels, "judgments the arms are measured on");
@@ -585,6 +650,24 @@ void write_data(Writer& w, const Project& p, const fs::path& base) {
   }
 }
 
+void write_generation(Writer& w, const GenerationSpec& g, const fs::path& base) {
+  w.out += "generation:\n";
+  if (g.llm.empty()) w.out += "  # llm: \"local:path=models/base\"   # the base model: local:path=DIR or openai:...\n";
+  else w.line("  ", "llm", yaml_string(g.llm), "the base model");
+  w.line("  ", "lora", yaml_string(g.lora), "LoRA training of the fine-tuned arms");
+  w.line("  ", "raft", yaml_string(g.raft), "RAFT data of the fine-tuned + RAG arm");
+  w.line("  ", "answer", yaml_string(g.answer), "RAG answering options");
+  w.line("  ", "metric", g.metric, "f1 | exact_match | json_valid");
+  if (!g.schema.empty()) w.line("  ", "schema", yaml_path(g.schema, base), "JSON schema of the answers");
+  if (!g.prompt.empty()) w.line("  ", "prompt", yaml_path(g.prompt, base), "prompt template file");
+  if (!g.system.empty()) w.line("  ", "system", yaml_string(g.system), "system message of the closed-book arms");
+  w.line("  ", "max_tokens", fmt::format("{}", g.max_tokens));
+  w.out += "  prices:   # USD per million tokens\n";
+  w.line("    ", "prompt", yaml_number(g.prices.prompt));
+  w.line("    ", "completion", yaml_number(g.prices.completion));
+  w.line("    ", "training", yaml_number(g.prices.training));
+}
+
 }  // namespace
 
 std::string to_yaml(const Project& p, const fs::path& base_dir) {
@@ -592,7 +675,7 @@ std::string to_yaml(const Project& p, const fs::path& base_dir) {
   w.out += "# ragft decide project file: the task, its data, and the answers to the framework's questions.\n"
            "# Schema: docs/decide.md. Commented-out answers show the default; uncomment to answer.\n";
   w.line("", "name", yaml_string(p.name));
-  w.line("", "task", task_type_name(p.task), "retrieval | classification | extraction");
+  w.line("", "task", task_type_name(p.task), "retrieval | classification | extraction | generation");
   write_data(w, p, base_dir);
   const Requirements& r = p.requirements;
   w.out += "requirements:\n";
@@ -619,6 +702,7 @@ std::string to_yaml(const Project& p, const fs::path& base_dir) {
   w.line("  ", "bootstrap_samples", fmt::format("{}", b.bootstrap_samples), "100..100000");
   if (b.cache.empty()) w.out += "  # cache: .ragft-decide            # default: .ragft-decide/<name hash> next to this file\n";
   else w.line("  ", "cache", yaml_path(b.cache, base_dir), "finished arms are cached here");
+  if (p.task == TaskType::kGeneration) write_generation(w, p.generation, base_dir);
   return w.out;
 }
 

@@ -22,8 +22,8 @@
 
 namespace ragft::decide {
 
-enum class TaskType { kRetrieval, kClassification, kExtraction };
-// "retrieval" (aliases "qa", "qa-over-documents"), "classification", "extraction".
+enum class TaskType { kRetrieval, kClassification, kExtraction, kGeneration };
+// "retrieval" (aliases "qa", "qa-over-documents"), "classification", "extraction", "generation".
 Result<TaskType> parse_task_type(std::string_view s);
 const char* task_type_name(TaskType t);
 
@@ -80,6 +80,8 @@ struct DataSpec {
   // extraction: train/dev/eval CoNLL files.
   // retrieval: corpus files or folders (anything `ragft index` reads), queries (BEIR jsonl or
   // TSV), train_qrels (judgments for training the fine-tuned arms; optional) and eval_qrels.
+  // generation: train/eval question files (generate/raft.h format: question, reference answer,
+  // optional gold evidence spans) and an optional corpus (the retrieval arms need it).
   std::vector<std::filesystem::path> corpus;
   std::filesystem::path queries, train_qrels, eval_qrels;
   std::filesystem::path train, dev, eval;
@@ -106,6 +108,34 @@ struct BakeoffSpec {
   friend bool operator==(const BakeoffSpec&, const BakeoffSpec&) = default;
 };
 
+// USD per million tokens, for the token-cost model of generation bake-offs (0: free, e.g. a
+// local model whose cost is the machine).
+struct TokenPrices {
+  double prompt = 0;      // prompt tokens, retrieved context included
+  double completion = 0;  // generated tokens
+  double training = 0;    // tokens seen in fine-tuning (examples x epochs)
+  friend bool operator==(const TokenPrices&, const TokenPrices&) = default;
+};
+
+// The `generation:` section (task generation only).
+struct GenerationSpec {
+  // The base model: "local:path=DIR,..." (the fine-tuned arms train LoRA adapters on it) or
+  // "openai:..." (fine-tuned arms are then skipped: the data can be exported for training
+  // elsewhere). Required with data.
+  std::string llm;
+  std::string lora = "lora:";       // LoRA training config (generate/lora.h)
+  std::string raft = "raft:";       // RAFT data for the fine-tuned + RAG arm (generate/raft.h)
+  std::string answer = "llm:";      // RAG answering options (generate/llm_answer.h)
+  std::string metric = "f1";        // per-answer metric: f1 | exact_match | json_valid
+  std::filesystem::path schema;     // JSON schema of the answers (json_valid needs it)
+  std::filesystem::path prompt;     // prompt template file (generate/prompt.h); empty: built in
+  std::string system;               // system message of the closed-book arms; empty: none
+  int max_tokens = 256;             // per answer
+  TokenPrices prices;
+  friend bool operator==(const GenerationSpec&, const GenerationSpec&) = default;
+};
+inline constexpr std::array<std::string_view, 3> kGenerationMetrics = {"f1", "exact_match", "json_valid"};
+
 struct Project {
   std::filesystem::path file;  // the project file (absolute), empty when built in memory
   std::string name;
@@ -113,6 +143,7 @@ struct Project {
   DataSpec data;
   Requirements requirements;
   BakeoffSpec bakeoff;
+  GenerationSpec generation;
   friend bool operator==(const Project&, const Project&) = default;
 };
 

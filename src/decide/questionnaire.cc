@@ -177,7 +177,9 @@ constexpr std::string_view kNameHelp =
 constexpr std::string_view kTaskHelp =
     "retrieval: questions answered from documents (QA over documents; measured by nDCG@10).\n"
     "classification: one label (or several) per text (measured by accuracy).\n"
-    "extraction: spans tagged in text, e.g. names of people and places (measured by F1).";
+    "extraction: spans tagged in text, e.g. names of people and places (measured by F1).\n"
+    "generation: answers written by a language model, against reference answers (measured by token F1,\n"
+    "exact match or JSON-schema validity).";
 constexpr std::string_view kSkipData = "none: no data, decide from the answers alone";
 constexpr std::string_view kDataHelp =
     "Paths are relative to the folder the project file will be saved in, or absolute. With data, decide builds\n"
@@ -216,6 +218,29 @@ constexpr std::string_view kLabeledHelp =
     "them (hundreds to thousands); RAG can start without. With data, decide counts them itself.\n"
     "unknown: not sure; none: no labelled examples (0).";
 
+constexpr std::string_view kLlmHelp =
+    "The base language model the arms use: local:path=DIR for a Hugging Face Llama-family checkpoint on this\n"
+    "machine (the fine-tuned arms train LoRA adapters on it), or openai:base_url=...,model=... for an\n"
+    "OpenAI-compatible server (llama.cpp, vLLM, Ollama, OpenAI; the fine-tuned arms are then skipped).";
+
+// Generation: questions with reference answers, an optional corpus, and the base model.
+Status ask_generation_data(Asker& q, Project& p, const fs::path& base) {
+  DataSpec& d = p.data;
+  RAGFT_TRY_STATUS(ask_path(q, d.train, "Training questions (JSONL: question, answer, optional evidence)", kDataHelp,
+                            base, true, kSkipData));
+  if (d.train.empty()) return ok_status();
+  RAGFT_TRY_STATUS(ask_path(q, d.eval, "Evaluation questions (same format)", kDataHelp, base, false));
+  fs::path corpus;
+  RAGFT_TRY_STATUS(ask_path(q, corpus, "Corpus the answers come from (a file or folder; optional)", kDataHelp, base, true));
+  if (!corpus.empty()) d.corpus = {corpus};
+  return q.ask("Base model (local:path=DIR or openai:...)", "", kLlmHelp, [&](const std::string& s) -> std::string {
+    if (s.rfind("local:", 0) != 0 && s.rfind("openai:", 0) != 0)
+      return fmt::format("expected local:path=DIR or openai:..., got \"{}\"", s);
+    p.generation.llm = s;
+    return "";
+  });
+}
+
 Status ask_data(Asker& q, Project& p, const fs::path& base) {
   DataSpec& d = p.data;
   if (p.task == TaskType::kRetrieval) {
@@ -242,6 +267,7 @@ Status ask_data(Asker& q, Project& p, const fs::path& base) {
     RAGFT_TRY_STATUS(ask_path(q, d.train_qrels, "Training judgments (qrels TSV; optional)", kDataHelp, base, true));
     return ask_path(q, d.eval_qrels, "Evaluation judgments (qrels TSV)", kDataHelp, base, false);
   }
+  if (p.task == TaskType::kGeneration) return ask_generation_data(q, p, base);
   bool cls = p.task == TaskType::kClassification;
   RAGFT_TRY_STATUS(ask_path(q, d.train, cls ? "Training file (labelled examples)" : "Training file (CoNLL)", kDataHelp,
                             base, true, kSkipData));
@@ -299,7 +325,10 @@ Status ask_requirements(Asker& q, TaskType task, Requirements& r) {
                            set_answer(r.labeled_examples, std::optional<long>(v));
                            return "";
                          }));
-  const char* metric = task == TaskType::kRetrieval ? "nDCG@10" : task == TaskType::kClassification ? "accuracy" : "F1";
+  const char* metric = task == TaskType::kRetrieval        ? "nDCG@10"
+                       : task == TaskType::kClassification ? "accuracy"
+                       : task == TaskType::kGeneration     ? "answer F1"
+                                                           : "F1";
   std::string help = fmt::format(
       "The {} the task needs to be useful, as a number in (0, 1], e.g. 0.85. Arms below it are flagged, and if no\n"
       "arm reaches it the report says so. none: no target.",
@@ -325,13 +354,14 @@ Result<Project> run_questionnaire(QuestionnaireIo io, const fs::path& base_dir) 
     p.name = s.empty() ? default_name : s;
     return "";
   }));
-  static constexpr std::array<std::string_view, 3> kTasks = {"retrieval", "classification", "extraction"};
-  RAGFT_TRY_STATUS(q.ask("Task (retrieval | classification | extraction)", "", kTaskHelp,
+  static constexpr std::array<std::string_view, 4> kTasks = {"retrieval", "classification", "extraction", "generation"};
+  RAGFT_TRY_STATUS(q.ask("Task (retrieval | classification | extraction | generation)", "", kTaskHelp,
                          [&](const std::string& s) -> std::string {
                            std::string low = lower(s);
                            if (low == "qa" || low == "qa-over-documents") low = "retrieval";
                            auto v = s.empty() ? std::nullopt : match_choice(low, kTasks);
-                           if (!v) return fmt::format("expected retrieval, classification or extraction, got \"{}\"", s);
+                           if (!v)
+                             return fmt::format("expected retrieval, classification, extraction or generation, got \"{}\"", s);
                            p.task = *parse_task_type(*v);
                            return "";
                          }));

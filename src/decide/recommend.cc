@@ -531,6 +531,11 @@ json plan_without_data(const Requirements& r, TaskType task) {
       collect.push_back("write at least 200 real questions with the documents that answer them (qrels) to train a reranker");
       collect.push_back("hold out at least 300 judged questions for evaluation: nDCG@10 is then known to within about ±0.05");
       break;
+    case TaskType::kGeneration:
+      collect.push_back("write at least 200 questions (or instructions) with reference answers to fine-tune a LoRA adapter");
+      collect.push_back("mark the evidence (document and span) behind each answer: it trains RAFT and scores citations");
+      collect.push_back("hold out at least 300 questions for evaluation: answer F1 is then known to within about ±0.05");
+      break;
   }
   if (r.quality_target.value == std::nullopt) collect.push_back("state the quality that is good enough (quality_target)");
   json path = json::array({"start", "requirements", decision});

@@ -159,6 +159,36 @@ std::string format_share(std::optional<double> v) {
   return format_sig(*v * 100, 2) + "%";
 }
 
+std::string format_usd(std::optional<double> v) {
+  if (!v) return std::string(kDash);
+  std::string s = "$";
+  s += *v >= 1000 ? format_number(std::round(*v)) : format_sig(*v, 3);
+  return s;
+}
+
+std::vector<GenerationRow> generation_rows(const Json& report) {
+  std::vector<GenerationRow> rows;
+  for (const ArmView& a : arm_views(report)) {
+    const Json* g = get(a.json, {"generative"});
+    if (!g || !g->is_object()) continue;
+    auto tokens = [&](std::string_view key) {
+      auto v = num(a.json, {"tokens", key});
+      return v ? format_sig(*v, 3) : std::string(kDash);
+    };
+    rows.push_back({a.id, format_quality(num(g, {"exact_match"})), format_quality(num(g, {"token_f1"})),
+                    format_quality(num(g, {"citation_precision"})), format_quality(num(g, {"citation_recall"})),
+                    format_share(num(g, {"abstention_rate"})), format_share(num(g, {"format_valid"})),
+                    tokens("prompt_per_query"), tokens("completion_per_query"),
+                    format_usd(num(a.json, {"cost", "per_1k_queries_usd"})), format_usd(num(a.json, {"cost", "training_usd"}))});
+  }
+  return rows;
+}
+
+std::array<std::string, 10> generation_cells(const GenerationRow& r) {
+  return {r.exact_match,   r.token_f1,          r.citation_precision, r.citation_recall, r.abstention,
+          r.format_valid,  r.prompt_tokens,     r.completion_tokens,  r.per_1k_queries,  r.training};
+}
+
 std::string decision_label(std::string_view d) {
   if (d == "rag") return "RAG";
   if (d == "fine_tune") return "Fine-tune";

@@ -5,6 +5,7 @@
 // reads as "absent" (nullptr / nullopt), and formatters print kDash for it.
 #pragma once
 
+#include <array>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ std::string format_bytes(std::optional<double> bytes);
 // A share in [0, 1] as a percentage: "1.2%", "0.05%", "0%".
 std::string format_share(std::optional<double> v);
 
+// US dollars with 3 significant digits ("$0.0012", "$1.5", "$1,234"); kDash when absent.
+std::string format_usd(std::optional<double> v);
+
 // "rag" -> "RAG", "fine_tune" -> "Fine-tune", "fine_tune_rag" -> "Fine-tune + RAG",
 // "fix_data" -> "Fix the data first"; anything else as given.
 std::string decision_label(std::string_view decision);
@@ -74,6 +78,21 @@ struct ArmView {
 };
 // The object elements of report.arms in order; empty when there are none.
 std::vector<ArmView> arm_views(const Json& report);
+
+// One generation arm's answer metrics and token costs (decide/generation.h), formatted, for
+// the renderers' generation tables. Arms without a "generative" object are left out.
+struct GenerationRow {
+  std::string id;
+  std::string exact_match, token_f1, citation_precision, citation_recall, abstention, format_valid;
+  std::string prompt_tokens, completion_tokens;  // per query
+  std::string per_1k_queries, training;          // USD
+};
+std::vector<GenerationRow> generation_rows(const Json& report);
+// The column titles, in GenerationRow's order after id.
+inline constexpr std::array<std::string_view, 10> kGenerationColumns = {
+    "EM", "F1", "cite P", "cite R", "abstain", "valid JSON", "prompt tok", "compl. tok", "$ / 1k queries", "$ training"};
+// GenerationRow's cells after id, in kGenerationColumns' order.
+std::array<std::string, 10> generation_cells(const GenerationRow& row);
 
 // Number of UTF-8 code points (continuation bytes not counted).
 std::size_t code_points(std::string_view s);

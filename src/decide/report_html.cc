@@ -217,6 +217,31 @@ std::string signed_quality(std::optional<double> v) {
   return fmt::format("{:+.3f}", *v);
 }
 
+// Generation arms: every answer metric and the token-cost model.
+std::string generation_table(const Json& r) {
+  auto rows = generation_rows(r);
+  if (rows.empty()) return {};
+  std::string s = "<h3>Answers and token costs</h3><table class=\"generation\"><thead><tr><th>Arm</th>";
+  for (auto c : kGenerationColumns) s += "<th class=\"num\">" + esc(std::string(c)) + "</th>";
+  s += "</tr></thead><tbody>";
+  for (const auto& row : rows) {
+    s += "<tr><td>" + esc(row.id) + "</td>";
+    for (const auto& c : generation_cells(row)) s += "<td class=\"num\">" + esc(c) + "</td>";
+    s += "</tr>";
+  }
+  s += "</tbody></table><p class=\"muted\">Tokens per query as the model reported them (retrieved context "
+       "included); costs at the project's prices (generation.prices, USD per million tokens).</p>";
+  return s;
+}
+
+std::string skipped_list(const Json& r) {
+  auto skipped = strings(get(r, {"skipped_arms"}));
+  if (skipped.empty()) return {};
+  std::string s = "<h3>Arms not run</h3><ul>";
+  for (const auto& x : skipped) s += "<li>" + esc(x) + "</li>";
+  return s + "</ul>";
+}
+
 std::string comparisons_table(const Json& r) {
   auto comps = objects(get(r, {"comparisons"}));
   if (comps.empty()) return {};
@@ -425,7 +450,8 @@ std::string render_page(const Json& r) {
                  (intro.empty() ? "" : "<p>" + intro + ".</p>") +
                      (chart.empty() ? "<p class=\"empty\">No arm was measured on new data.</p>" : chart));
   }
-  if (!arms.empty()) s += section("arms", "Arms", arms_table(r) + comparisons_table(r));
+  if (!arms.empty())
+    s += section("arms", "Arms", arms_table(r) + skipped_list(r) + generation_table(r) + comparisons_table(r));
   s += profile_section(r);
   if (std::string req = requirements_table(r); !req.empty()) s += section("requirements", "Requirements", req);
   s += footer_html(r);

@@ -197,6 +197,34 @@ void freshness_block(Out& out, const Json& r) {
   }
 }
 
+// Generation arms: answer metrics and token costs, one row per arm.
+void generation_block(Out& out, const Json& r) {
+  auto rows = generation_rows(r);
+  if (rows.empty()) return;
+  std::size_t arm_w = 3;
+  for (const auto& row : rows) arm_w = std::min<std::size_t>(std::max(arm_w, code_points(clean(row.id))), 16);
+  // Two lines per arm keep it within kWidth: quality, then tokens and cost.
+  constexpr std::size_t kCol = 9, kWide = 15;
+  std::string head1 = pad_right("arm", arm_w), head2 = std::string(arm_w, ' ');
+  auto cell = [](std::string& line, std::string_view text, std::size_t width) {
+    line += ' ';
+    line += pad_left(text, width);
+  };
+  for (std::size_t i = 0; i < 6; ++i) cell(head1, kGenerationColumns[i], kCol);
+  for (std::size_t i = 6; i < 10; ++i) cell(head2, kGenerationColumns[i], kWide);
+  out.line(out.bold("Answers and token costs:"));
+  out.line(out.bold(head1));
+  out.line(out.bold(head2));
+  for (const auto& row : rows) {
+    auto cells = generation_cells(row);
+    std::string l1 = pad_right(truncate(clean(row.id), arm_w), arm_w), l2 = std::string(arm_w, ' ');
+    for (std::size_t i = 0; i < 6; ++i) cell(l1, cells[i], kCol);
+    for (std::size_t i = 6; i < 10; ++i) cell(l2, cells[i], kWide);
+    out.line(l1);
+    out.line(l2);
+  }
+}
+
 std::string render_summary(const Json& r, bool color) {
   Out out(color);
   std::string title = clean(str_or(&r, {"project", "name"}, "ragft decide report"));
@@ -205,6 +233,11 @@ std::string render_summary(const Json& r, bool color) {
   out.line(out.bold(truncate(title, kWidth)));
   out.line("");
   arms_table(out, r);
+  for (const auto& s : strings(get(r, {"skipped_arms"}))) out.wrapped("  skipped ", s, 10);
+  if (!generation_rows(r).empty()) {
+    out.line("");
+    generation_block(out, r);
+  }
   out.line("");
   decision_block(out, r);
   if (get(r, {"freshness"})) {

@@ -64,7 +64,7 @@ Error bad_line(const std::filesystem::path& path, std::size_t line, std::string_
 
 }  // namespace
 
-Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::path& path) {
+Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::path& path, bool require_evidence) {
   std::ifstream in(path);
   if (!in) return make_error(ErrorCode::kNotFound, "cannot open questions file {}", path.string());
   std::vector<RaftQuestion> out;
@@ -81,7 +81,9 @@ Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::pat
       q.id = j.at("id").is_string() ? j.at("id").get<std::string>() : j.at("id").dump();
       q.question = j.at("question").get<std::string>();
       if (j.contains("answer") && !j.at("answer").is_null()) q.answer = j.at("answer").get<std::string>();
-      for (const auto& e : j.at("evidence")) {
+      const nlohmann::json none = nlohmann::json::array();
+      const auto& evidence = !require_evidence && !j.contains("evidence") ? none : j.at("evidence");
+      for (const auto& e : evidence) {
         RaftEvidence ev;
         ev.doc_id = e.at("doc_id").get<std::string>();
         if (e.contains("spans")) {
@@ -97,7 +99,7 @@ Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::pat
       return bad_line(path, line_no, fmt::format("expected id, question and evidence [{{doc_id, spans}}]: {}", e.what()));
     }
     if (q.question.empty()) return bad_line(path, line_no, "empty question");
-    if (q.evidence.empty()) return bad_line(path, line_no, "no evidence: RAFT needs the document that answers it");
+    if (require_evidence && q.evidence.empty()) return bad_line(path, line_no, "no evidence: RAFT needs the document that answers it");
     if (!ids.insert(q.id).second) return bad_line(path, line_no, fmt::format("question id {} repeated", q.id));
     out.push_back(std::move(q));
   }

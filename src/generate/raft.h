@@ -42,7 +42,9 @@ struct RaftQuestion {
 };
 
 // Reads the questions file above. Missing -> kNotFound; bad lines -> kInvalidArgument "file:line".
-Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::path& path);
+// Without `require_evidence`, "evidence" may be absent or empty (decide's generation task: the
+// closed-book arms and the metrics need only the question and its answer).
+Result<std::vector<RaftQuestion>> read_raft_questions(const std::filesystem::path& path, bool require_evidence = true);
 
 struct RaftOptions {
   int distractors = 4;            // hard negatives per example, 0..50

@@ -219,7 +219,7 @@ TEST(ProjectTest, MalformedYamlNamesLineAndColumn) {
     EXPECT_FALSE(r.ok()) << bad;
   }
   EXPECT_THAT(error_of(""), HasSubstr("p.yaml:1:1: the project file is empty"));
-  EXPECT_THAT(error_of("- name: x\n"), HasSubstr("p.yaml:1:1: expected a mapping with keys name, task, data, requirements, bakeoff, got a list"));
+  EXPECT_THAT(error_of("- name: x\n"), HasSubstr("p.yaml:1:1: expected a mapping with keys name, task, data, requirements, bakeoff, generation, got a list"));
 }
 
 TEST(ProjectTest, ValueErrorNamesFileLineColumnAndField) {
@@ -263,7 +263,7 @@ TEST(ProjectTest, BadEnumValues) {
                         "(did you mean \"knowledge\"?)"));
   EXPECT_THAT(error_of("name: x\ntask: classifcation\n"),
               HasSubstr("p.yaml:2:7: task: expected one of retrieval (aliases qa, qa-over-documents), classification, "
-                        "extraction, got \"classifcation\" (did you mean \"classification\"?)"));
+                        "extraction, generation, got \"classifcation\" (did you mean \"classification\"?)"));
   EXPECT_THAT(error_of("name: x\ntask: retrieval\nrequirements:\n  change: sometimes\n"),
               HasSubstr("requirements.change: expected one of never, yearly, monthly, weekly, daily, hourly"));
   EXPECT_THAT(error_of("name: x\ntask: retrieval\nbakeoff:\n  arms: [rag, finetuned]\n"),
@@ -445,6 +445,70 @@ TEST(ProjectTest, DocumentationExamplesParse) {
   }
   EXPECT_GE(examples, 4);
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ragft::decide
+
+namespace ragft::decide {
+namespace {
+
+constexpr const char* kGenerationYaml = R"(name: SciFact verdicts
+task: generation
+data:
+  corpus: data/scifact/corpus.jsonl.gz
+  train: data/scifact/evidence-train.jsonl
+  eval: data/scifact/evidence-test.jsonl
+generation:
+  llm: "local:path=models/base"
+  lora: "lora:rank=4"
+  metric: exact_match
+  system: Answer with one word.
+  max_tokens: 16
+  prices:
+    prompt: 0.15
+    completion: 0.6
+)";
+
+TEST(ProjectTest, GenerationSectionParsesAndRoundTrips) {
+  auto p = parse(kGenerationYaml);
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  EXPECT_EQ(p->task, TaskType::kGeneration);
+  EXPECT_EQ(p->generation.llm, "local:path=models/base");
+  EXPECT_EQ(p->generation.lora, "lora:rank=4");
+  EXPECT_EQ(p->generation.metric, "exact_match");
+  EXPECT_EQ(p->generation.system, "Answer with one word.");
+  EXPECT_EQ(p->generation.max_tokens, 16);
+  EXPECT_DOUBLE_EQ(p->generation.prices.prompt, 0.15);
+  EXPECT_DOUBLE_EQ(p->generation.prices.completion, 0.6);
+  EXPECT_DOUBLE_EQ(p->generation.prices.training, 0);
+  ASSERT_EQ(p->data.corpus.size(), 1u);
+  std::string y = to_yaml(*p, kRepo);
+  auto back = parse_project(y, "back.yaml", kRepo);
+  ASSERT_TRUE(back.ok()) << back.error().to_string() << "\n" << y;
+  EXPECT_EQ(*back, *p) << y;
+  EXPECT_THAT(y, HasSubstr("generation:\n"));
+}
+
+TEST(ProjectTest, GenerationErrorsNameTheField) {
+  std::string base = kGenerationYaml;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = base;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  EXPECT_THAT(error_of(with("  llm: \"local:path=models/base\"\n", "")), HasSubstr("generation.llm: missing required key"));
+  EXPECT_THAT(error_of(with("local:path=models/base", "gpt-4")), HasSubstr("generation.llm: expected a chat model config"));
+  EXPECT_THAT(error_of(with("metric: exact_match", "metric: json_valid")), HasSubstr("json_valid needs generation.schema"));
+  EXPECT_THAT(error_of(with("metric: exact_match", "metric: bleu")), HasSubstr("generation.metric: expected one of f1"));
+  EXPECT_THAT(error_of(with("lora:rank=4", "rank=4")), HasSubstr("generation.lora: expected a config string \"lora:"));
+  EXPECT_THAT(error_of(with("prompt: 0.15", "prompt: -1")), HasSubstr("generation.prices.prompt: expected a non-negative"));
+  EXPECT_THAT(error_of(with("max_tokens: 16", "max_tokens: 0")), HasSubstr("generation.max_tokens"));
+  EXPECT_THAT(error_of("name: x\ntask: retrieval\ngeneration:\n  llm: local:path=m\n"),
+              HasSubstr("generation: only for task generation"));
+  // Without data the model may be left open (decide then plans from the requirements alone).
+  EXPECT_TRUE(parse("name: x\ntask: generation\n").ok());
+  EXPECT_THAT(error_of(with("  train:", "  queries:")), HasSubstr("unknown key"));
 }
 
 }  // namespace

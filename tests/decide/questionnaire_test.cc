@@ -92,7 +92,7 @@ TEST(QuestionnaireTest, ClassificationWithHelpBadAnswersAndDefaults) {
   EXPECT_THAT(r.out, HasSubstr("Must answers cite their sources? (yes | no) [no]: "));
   EXPECT_THAT(r.out, HasSubstr("knowledge: the system must know facts"));
   EXPECT_THAT(r.out, HasSubstr("expected one of knowledge, behaviour, both, got \"maybe\""));
-  EXPECT_THAT(r.out, HasSubstr("expected retrieval, classification or extraction, got \"classifcation\""));
+  EXPECT_THAT(r.out, HasSubstr("expected retrieval, classification, extraction or generation, got \"classifcation\""));
   EXPECT_THAT(r.out, HasSubstr("no such file: " + (kRepo / "data/trec-qc/nope.label").string()));
   EXPECT_THAT(r.out, HasSubstr("expected a positive number of milliseconds, or none, got \"fast\""));
   EXPECT_THAT(r.out, HasSubstr("Quality target: the accuracy that is good enough"));
