@@ -106,5 +106,33 @@ TEST(CliLlmTest, AskWithAModelBehindAnOpenAiCompatibleServer) {
   std::filesystem::remove_all(root);
 }
 
+TEST(CliLlmTest, GenerateSendsThePromptClosedBook) {
+  ChatServer server("Pelmont.");
+  auto r = run_ragft("--json generate " + quote("What is the capital of Zorvia?") + " --llm " + quote(server.config()) +
+                     " --system " + quote("Answer in one word.") + " --max-tokens 8 --temperature 0 --stop END");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["text"], "Pelmont.");
+  EXPECT_EQ(j["finish_reason"], "stop");
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 90);
+  auto bodies = server.bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  ASSERT_EQ(bodies[0]["messages"].size(), 2u);
+  EXPECT_EQ(bodies[0]["messages"][0]["role"], "system");
+  EXPECT_EQ(bodies[0]["messages"][0]["content"], "Answer in one word.");
+  EXPECT_EQ(bodies[0]["messages"][1]["content"], "What is the capital of Zorvia?");
+  EXPECT_EQ(bodies[0]["max_tokens"], 8);
+  EXPECT_EQ(bodies[0]["temperature"], 0);
+  EXPECT_EQ(bodies[0]["stop"], nlohmann::json::array({"END"}));
+
+  auto plain = run_ragft("generate hello --llm " + quote(server.config()));
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("Pelmont."), std::string::npos) << plain.out;
+
+  auto bad = run_ragft("generate hello --llm nonsense:x", true);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("nonsense"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace ragft
