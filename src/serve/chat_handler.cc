@@ -36,14 +36,15 @@ struct StreamState {
     if (worker.joinable()) worker.join();
   }
 
-  // Waits for the next delta or the end: true with `piece` set, or false once the model
-  // returned and every delta was taken.
-  bool next(std::string& piece) {
+  // Waits for deltas or the end: true with every queued delta moved to `out` (in order), or
+  // false once the model returned and every delta was taken.
+  bool take(std::vector<std::string>& out) {
+    out.clear();
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return !pieces.empty() || result.has_value(); });
     if (pieces.empty()) return false;
-    piece = std::move(pieces.front());
-    pieces.pop_front();
+    out.assign(std::make_move_iterator(pieces.begin()), std::make_move_iterator(pieces.end()));
+    pieces.clear();
     return true;
   }
 };
@@ -82,14 +83,18 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
       st->cancelled = true;
       return;
     }
-    std::string piece;
-    while (st->next(piece)) {
-      if (!write(chunk_event(id, created, model_name, {{"content", piece}}))) {
+    // The deltas queued since the last write go out in one write (one chunk event each).
+    std::vector<std::string> pieces;
+    std::string events;
+    while (st->take(pieces)) {
+      events.clear();
+      for (const auto& p : pieces) events += chunk_event(id, created, model_name, {{"content", p}});
+      if (!write(events)) {
         st->cancelled = true;  // the client went away: stop generating
         return;
       }
     }
-    const Result<ChatResponse>& r = *st->result;  // set: next() returned false
+    const Result<ChatResponse>& r = *st->result;  // set: take() returned false
     if (!r.ok()) {
       log::warn("event=serve_stream_failed error=\"{}\"", r.error().to_string());
       write(error_event(api_error_from(r.error(), ErrorSource::kUpstream, "chat model")));
