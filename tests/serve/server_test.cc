@@ -58,6 +58,7 @@ class FakeModel final : public ChatModel {
   }
   std::string rag_reply = "Lava flows from the vent during an eruption [1].";
   std::chrono::milliseconds delay{0};
+  mutable std::atomic<int> cancelled{0};  // streams whose on_delta returned false
 
  private:
   Result<ChatResponse> run(const ChatRequest& request, const ChatDeltaFn* on_delta) const {
@@ -102,6 +103,7 @@ class FakeModel final : public ChatModel {
         if (next == std::string::npos) next = text.size();
         std::this_thread::sleep_for(delay);
         if (!(*on_delta)(std::string_view(text).substr(at, next - at))) {
+          ++cancelled;
           return make_error(ErrorCode::kCancelled, "cancelled");
         }
         at = next;
@@ -619,6 +621,34 @@ TEST_F(ServerTest, StopDrainsAStreamInFlight) {
   auto after = chat->complete(ask("late"));
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, ErrorCode::kIo);
+}
+
+TEST_F(ServerTest, AClientThatGoesAwayCancelsGeneration) {
+  model_->delay = std::chrono::milliseconds(20);
+  start();
+  std::string words;
+  for (int i = 0; i < 200; ++i) words += " w" + std::to_string(i);
+  const std::string body =
+      json{{"stream", true}, {"messages", {{{"role", "user"}, {"content", words}}}}}.dump();
+  {
+    httplib::Client cli("127.0.0.1", server_->port());
+    std::size_t received = 0;
+    // Reading stops after the first bytes: the client closes the connection.
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/chat/completions";
+    req.body = body;
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char*, std::size_t n, std::uint64_t, std::uint64_t) {
+      received += n;
+      return false;
+    };
+    auto r = cli.send(req);
+    EXPECT_GT(received, 0u);
+  }
+  // The server's next write fails and the model is told to stop, long before its 201 deltas.
+  for (int i = 0; i < 500 && model_->cancelled == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(model_->cancelled.load(), 1);
 }
 
 TEST(ServeOptionsTest, BadOptionsAreNamed) {
