@@ -1,0 +1,151 @@
+// ragft serve: an OpenAI-compatible HTTP server (src/serve/server.h, docs/serve.md) over the
+// chat model (--llm), an embedder (--embedder, or the workspace's dense one) and the workspace
+// for RAG answers. Runs until SIGINT or SIGTERM, then drains the requests in flight.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "apps/ragft/cli.h"
+#include "generate/local_chat.h"
+#include "serve/server.h"
+#include "train/embedders.h"
+
+namespace ragft::cli {
+
+namespace {
+
+struct ServeArgs {
+  serve::ServeOptions options;
+  std::string llm;
+  std::string embedder;
+  std::string prompt;
+  std::string llm_config = LlmAnswerOptions{}.to_config();
+  std::string tenant = "default";
+  std::string principal;
+  std::size_t max_body = serve::ServeOptions{}.max_body_bytes;
+};
+
+int run_serve(const Globals& g, ServeArgs a) {
+  serve::ServeComponents c;
+  a.options.max_body_bytes = a.max_body;
+  auto llm_options = LlmAnswerOptions::parse(a.llm_config);
+  if (!llm_options.ok()) return report(llm_options.error());
+  c.answer = *llm_options;
+  if (!a.prompt.empty()) {
+    auto loaded = PromptTemplate::load(a.prompt);
+    if (!loaded.ok()) return report(loaded.error());
+    c.prompt = std::move(*loaded);
+  }
+  c.identity.tenant = a.tenant;
+  if (!a.principal.empty()) c.identity.principal = a.principal;
+  if (!a.llm.empty()) {
+    auto made = make_chat_model(a.llm);
+    if (!made.ok()) return report(made.error());
+    c.chat = std::shared_ptr<const ChatModel>(std::move(*made));
+  }
+  const std::filesystem::path data(g.data_dir);
+  auto ws_options = workspace_options(g);
+  if (!ws_options.ok()) return report(ws_options.error());
+  auto pool = serve::WorkspacePool::open(data, *ws_options);
+  if (pool.ok()) {
+    c.workspaces = std::move(*pool);
+    if (c.identity.principal) {
+      // An unknown principal would fail every RAG request: say so now.
+      auto lease = c.workspaces->acquire();
+      if (!lease.ok()) return report(lease.error());
+      auto p = (*lease)->store().get_principal(c.identity.tenant, *c.identity.principal);
+      if (!p.ok()) return report(p.error());
+      if (!p->has_value()) {
+        return report(make_error(ErrorCode::kNotFound, "--as {}: no such principal in tenant {}; add it with "
+                                 "`ragft principal add {} --groups ...`",
+                                 *c.identity.principal, c.identity.tenant, *c.identity.principal));
+      }
+    }
+  } else if (pool.error().code == ErrorCode::kNotFound) {
+    fmt::print(stderr, "note: {}; RAG requests will be refused\n", pool.error().message);
+  } else {
+    return report(pool.error());
+  }
+  if (!a.embedder.empty()) {
+    EmbedderContext context;
+    // Where the workspace keeps the models of its trainable embedders (ict, sif), so naming the
+    // workspace's embedder config loads the model its vectors were made with.
+    context.model_dir = data / "index" / "dense" / "models";
+    context.training_texts = [&a]() -> Result<std::vector<std::string>> {
+      return make_error(ErrorCode::kNotFound,
+                        "--embedder {} has no trained model in this workspace; train it with `ragft index "
+                        "--embedder {}` first",
+                        a.embedder, a.embedder);
+    };
+    auto made = make_embedder(a.embedder, context);
+    if (!made.ok()) return report(made.error());
+    c.embedder = std::shared_ptr<Embedder>(std::move(*made));
+  } else if (c.workspaces) {
+    auto made = serve::open_workspace_embedder(data, *ws_options);
+    if (made.ok()) {
+      c.embedder = std::move(*made);
+    } else if (made.error().code == ErrorCode::kNotFound) {
+      fmt::print(stderr, "note: {}; /v1/embeddings will be refused\n", made.error().message);
+    } else {
+      return report(made.error());
+    }
+  }
+  if (!c.chat) fmt::print(stderr, "note: no --llm: /v1/chat/completions will be refused\n");
+
+  // SIGINT and SIGTERM are taken by sigwait below, on this thread; every thread the server
+  // starts inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string host = a.options.host;
+  auto server = serve::Server::make(std::move(a.options), std::move(c));
+  if (!server.ok()) return report(server.error());
+  if (Status s = (*server)->start(); !s.ok()) return report(s.error());
+  const int port = (*server)->port();
+  const std::string url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, port);
+  if (g.json) {
+    fmt::print("{}\n", nlohmann::json({{"url", url}, {"host", host}, {"port", port}}).dump());
+  } else {
+    fmt::print("ragft serve: listening on {} (OpenAI base URL {}/v1)\n", url, url);
+  }
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  fmt::print(stderr, "ragft serve: {}: finishing the requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->stop();
+  return 0;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app, Globals& g, int& exit_code) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "OpenAI-compatible HTTP server: /v1/chat/completions (plain or RAG), /v1/embeddings, /v1/models, /health");
+  cmd->add_option("--host", a->options.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", a->options.port, "Port (0: a free one, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--llm", a->llm,
+                  "Chat model: openai:url=http://127.0.0.1:8080/v1,model=NAME or local:path=DIR (none: chat is refused)");
+  cmd->add_option("--embedder", a->embedder,
+                  "Embedder for /v1/embeddings (default: the workspace's dense index embedder, if any)");
+  cmd->add_option("--threads", a->options.threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+  cmd->add_option("--max-tokens", a->options.limits.max_tokens,
+                  "Largest max_tokens a request may ask for (also sent when a request gives none)")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--tenant", a->tenant, "Tenant every request retrieves from")->capture_default_str();
+  cmd->add_option("--as", a->principal, "Principal every request retrieves as (default: the workspace owner)");
+  cmd->add_option("--prompt", a->prompt, "Prompt template file for RAG answers (default: `ragft prompt`)");
+  cmd->add_option("--llm-config", a->llm_config, "RAG answer options (chunks is the default ragft.k)")
+      ->capture_default_str();
+  cmd->callback([&g, &exit_code, a] { exit_code = run_serve(g, *a); });
+}
+
+}  // namespace ragft::cli

@@ -1,0 +1,58 @@
+#include "serve/api_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ragft::serve {
+
+std::string api_error_body(const ApiError& e) {
+  using nlohmann::json;
+  json err = {{"message", e.message},
+              {"type", e.type},
+              {"param", e.param.empty() ? json(nullptr) : json(e.param)},
+              {"code", e.code.empty() ? json(nullptr) : json(e.code)}};
+  return json{{"error", std::move(err)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ApiError bad_request(std::string param, std::string message, std::string code) {
+  return ApiError{400, std::move(message), "invalid_request_error", std::move(param), std::move(code)};
+}
+
+ApiError api_error_from(const Error& e, ErrorSource source, std::string_view what) {
+  const bool upstream = source == ErrorSource::kUpstream;
+  ApiError out;
+  out.message = what.empty() ? e.message : fmt::format("{}: {}", what, e.message);
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+      out.status = 400;
+      out.code = "invalid_request";
+      break;
+    case ErrorCode::kUnsupported:
+      out.status = 400;
+      out.code = "unsupported";
+      break;
+    case ErrorCode::kNotFound:
+      out.status = 404;
+      out.code = "not_found";
+      break;
+    case ErrorCode::kResourceExhausted:
+      out.status = upstream ? 502 : 400;
+      out.code = "limit_exceeded";
+      if (upstream) out.type = "upstream_error";
+      break;
+    case ErrorCode::kCancelled:
+      out.status = 503;
+      out.code = "cancelled";
+      out.type = "server_error";
+      break;
+    case ErrorCode::kIo:
+    case ErrorCode::kCorrupt:
+    case ErrorCode::kInternal:
+      out.status = upstream ? 502 : 500;
+      out.type = upstream ? "upstream_error" : "server_error";
+      out.code = upstream ? "upstream_error" : "internal_error";
+      break;
+  }
+  return out;
+}
+
+}  // namespace ragft::serve

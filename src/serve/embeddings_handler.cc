@@ -1,0 +1,75 @@
+// POST /v1/embeddings, GET /health, GET /v1/models.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "serve/embeddings_api.h"
+#include "serve/handlers.h"
+
+namespace ragft::serve {
+
+Reply handle_embeddings(const ServeContext& ctx, const RequestContext& req) {
+  const std::shared_ptr<Embedder>& embedder = ctx.components.embedder;
+  if (!embedder) {
+    return Reply::error(bad_request("model",
+                                    "this server has no embedder; start `ragft serve` with --embedder CONFIG, or "
+                                    "with --data DIR of a workspace that has a dense index",
+                                    "no_model"));
+  }
+  ParsedEmbeddings parsed = parse_embeddings_request(req.body, ctx.options.limits);
+  if (!parsed.request) return Reply::error(parsed.error);
+  const EmbeddingsApiRequest& request = *parsed.request;
+  std::vector<float> vectors;
+  if (Status s = embedder->embed(request.input, request.role, vectors); !s.ok()) {
+    return Reply::error(api_error_from(s.error(), ErrorSource::kUpstream, "embedder"));
+  }
+  const int dim = embedder->dim();
+  if (dim <= 0 || vectors.size() != request.input.size() * static_cast<std::size_t>(dim)) {
+    return Reply::error(api_error_from(
+        make_error(ErrorCode::kInternal, "the embedder returned {} floats for {} texts of dimension {}",
+                   vectors.size(), request.input.size(), dim),
+        ErrorSource::kUpstream, "embedder"));
+  }
+  if (request.dimensions && *request.dimensions != dim) {
+    return Reply::error(bad_request(
+        "dimensions", fmt::format("dimensions={}: this embedder's vectors have {} dimensions", *request.dimensions, dim),
+        "unsupported"));
+  }
+  const std::string model = request.model.empty() ? ctx.options.embedding_model_id : request.model;
+  return Reply::json(embeddings_response(request, model, vectors, dim));
+}
+
+Reply handle_health(const ServeContext& ctx, const RequestContext&) {
+  nlohmann::json j = {{"status", "ok"},
+                      {"chat", ctx.components.chat != nullptr},
+                      {"embeddings", ctx.components.embedder != nullptr},
+                      {"workspace", ctx.components.workspaces != nullptr}};
+  return Reply::json(j.dump());
+}
+
+Reply handle_models(const ServeContext& ctx, const RequestContext&) {
+  using nlohmann::json;
+  json data = json::array();
+  const auto created = static_cast<std::int64_t>(ctx.started);
+  if (ctx.components.chat) {
+    data.push_back({{"id", ctx.options.chat_model_id},
+                    {"object", "model"},
+                    {"created", created},
+                    {"owned_by", "ragft"},
+                    {"ragft", {{"kind", "chat"}, {"config", ctx.components.chat->config()}}}});
+  }
+  if (ctx.components.embedder) {
+    data.push_back({{"id", ctx.options.embedding_model_id},
+                    {"object", "model"},
+                    {"created", created},
+                    {"owned_by", "ragft"},
+                    {"ragft",
+                     {{"kind", "embeddings"},
+                      {"config", ctx.components.embedder->config()},
+                      {"model_id", ctx.components.embedder->model_id()},
+                      {"dim", ctx.components.embedder->dim()}}}});
+  }
+  return Reply::json(json{{"object", "list"}, {"data", std::move(data)}}.dump(-1, ' ', false,
+                                                                             json::error_handler_t::replace));
+}
+
+}  // namespace ragft::serve

@@ -1,0 +1,25 @@
+// The server's route handlers (server.h lists the routes; the wire formats are chat_api.h and
+// embeddings_api.h). Each is a plain function of the server's context and one request, so a new
+// route is a handler here plus one line in server.cc's route table.
+#pragma once
+
+#include <ctime>
+
+#include "serve/route.h"
+#include "serve/server.h"
+
+namespace ragft::serve {
+
+// What every handler may use: read-only after start (the components are thread-safe or leased).
+struct ServeContext {
+  ServeOptions options;
+  ServeComponents components;
+  std::time_t started = 0;  // "created" of /v1/models
+};
+
+Reply handle_health(const ServeContext& ctx, const RequestContext& req);
+Reply handle_models(const ServeContext& ctx, const RequestContext& req);
+Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req);
+Reply handle_embeddings(const ServeContext& ctx, const RequestContext& req);
+
+}  // namespace ragft::serve

@@ -1,0 +1,36 @@
+// What a route of the server is: a handler from a request (its identity, already resolved, and
+// body) to a Reply. Handlers know nothing of HTTP libraries; server.cc adapts them to
+// cpp-httplib and registers every route in one place (Server's route table).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "serve/api_error.h"
+#include "serve/identity.h"
+
+namespace ragft::serve {
+
+struct RequestContext {
+  const Identity& identity;
+  const RequestMeta& meta;
+  const std::string& body;  // at most ServeOptions::max_body_bytes
+};
+
+struct Reply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Set for a streamed reply (text/event-stream; status and content_type as above, body
+  // ignored): called once after the headers are sent, it writes the body piece by piece through
+  // `write`, which returns false once the client has gone (the producer then stops early).
+  std::function<void(const std::function<bool(std::string_view)>& write)> stream;
+
+  static Reply json(std::string body, int status = 200) { return Reply{status, "application/json", std::move(body), {}}; }
+  static Reply error(const ApiError& e) { return Reply{e.status, "application/json", api_error_body(e), {}}; }
+};
+
+using Handler = std::function<Reply(const RequestContext&)>;
+
+}  // namespace ragft::serve

@@ -1,0 +1,222 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "serve/handlers.h"
+
+namespace ragft::serve {
+
+namespace {
+
+struct Route {
+  const char* method;
+  const char* path;
+  Reply (*handler)(const ServeContext&, const RequestContext&);
+};
+
+// Every route of the server, in one place.
+constexpr Route kRoutes[] = {
+    {"GET", "/health", &handle_health},
+    {"GET", "/v1/models", &handle_models},
+    {"POST", "/v1/chat/completions", &handle_chat_completions},
+    {"POST", "/v1/embeddings", &handle_embeddings},
+};
+
+void write_reply(Reply reply, httplib::Response& res) {
+  res.status = reply.status;
+  if (!reply.stream) {
+    res.set_content(std::move(reply.body), reply.content_type.c_str());
+    return;
+  }
+  res.set_header("Cache-Control", "no-cache");
+  auto produce = std::make_shared<decltype(reply.stream)>(std::move(reply.stream));
+  res.set_chunked_content_provider(reply.content_type, [produce](std::size_t, httplib::DataSink& sink) {
+    (*produce)([&sink](std::string_view bytes) { return sink.is_writable() && sink.write(bytes.data(), bytes.size()); });
+    sink.done();
+    return true;
+  });
+}
+
+}  // namespace
+
+Status ServeOptions::validate() const {
+  auto bad = [](std::string_view field, std::string_view why) {
+    return make_error(ErrorCode::kInvalidArgument, "serve options: {} {}", field, why);
+  };
+  if (host.empty()) return bad("host", "is empty");
+  if (port < 0 || port > 65535) return bad("port", fmt::format("={} must be in [0, 65535]", port));
+  if (threads < 1 || threads > 1024) return bad("threads", fmt::format("={} must be in [1, 1024]", threads));
+  if (max_body_bytes < 1024 || max_body_bytes > (std::size_t{1} << 30)) {
+    return bad("max_body_bytes", fmt::format("={} must be in [1024, 1073741824]", max_body_bytes));
+  }
+  if (keep_alive_timeout_s < 1 || keep_alive_timeout_s > 300) {
+    return bad("keep_alive_timeout_s", fmt::format("={} must be in [1, 300]", keep_alive_timeout_s));
+  }
+  if (limits.max_tokens < 1) return bad("limits.max_tokens", "must be >= 1");
+  if (limits.max_k < 1) return bad("limits.max_k", "must be >= 1");
+  if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
+  if (limits.max_embedding_inputs < 1) return bad("limits.max_embedding_inputs", "must be >= 1");
+  if (chat_model_id.empty() || embedding_model_id.empty()) return bad("chat_model_id/embedding_model_id", "is empty");
+  return ok_status();
+}
+
+struct Server::Impl {
+  ServeContext ctx;
+  httplib::Server http;
+  std::mutex mu;  // start/stop
+  std::thread listener;
+  int port = 0;
+  bool started = false;
+  bool stopped = false;
+  std::atomic<bool> listen_returned{false};
+
+  RequestMeta meta_of(const httplib::Request& req) const {
+    return RequestMeta{req.method, req.path, req.remote_addr, req.get_header_value("Authorization")};
+  }
+
+  Reply run(const Route& route, const httplib::Request& req) const {
+    const RequestMeta meta = meta_of(req);
+    Identity identity = ctx.components.identity;
+    if (ctx.components.authenticator) {
+      auto who = ctx.components.authenticator->authenticate(meta);
+      if (!who.ok()) {
+        const ErrorCode code = who.error().code;
+        if (code == ErrorCode::kInvalidArgument || code == ErrorCode::kNotFound || code == ErrorCode::kCancelled) {
+          return Reply::error(ApiError{401, who.error().message, "authentication_error", "", "invalid_api_key"});
+        }
+        return Reply::error(api_error_from(who.error(), ErrorSource::kServer, "authentication"));
+      }
+      identity = std::move(*who);
+    }
+    return route.handler(ctx, RequestContext{identity, meta, req.body});
+  }
+
+  void register_routes() {
+    for (const Route& route : kRoutes) {
+      auto handler = [this, &route](const httplib::Request& req, httplib::Response& res) {
+        const auto t0 = std::chrono::steady_clock::now();
+        Reply reply = run(route, req);
+        log::debug("event=serve_request method={} path={} status={} ms={:.2f}", route.method, route.path, reply.status,
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        write_reply(std::move(reply), res);
+      };
+      if (std::string_view(route.method) == "GET") {
+        http.Get(route.path, handler);
+      } else {
+        http.Post(route.path, handler);
+      }
+    }
+    // Responses httplib makes itself (no route, body too large, unparsable request) get the
+    // OpenAI error shape; replies the handlers wrote are left alone.
+    http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+      if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
+      ApiError e;
+      e.status = res.status;
+      switch (res.status) {
+        case 404:
+          e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
+                                  "POST /v1/embeddings)",
+                                  req.method, req.path);
+          e.code = "unknown_route";
+          break;
+        case 413:
+          e.message = fmt::format("the request body is larger than the server's limit of {} bytes (--max-body)",
+                                  ctx.options.max_body_bytes);
+          e.code = "body_too_large";
+          break;
+        default:
+          e.message = fmt::format("the request could not be read (HTTP {})", res.status);
+          e.code = "bad_request";
+          if (res.status >= 500) e.type = "server_error";
+      }
+      res.set_content(api_error_body(e), "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log::error("event=serve_exception path={} what=\"{}\"", req.path, what);
+      res.status = 500;
+      res.set_content(api_error_body(ApiError{500, "internal error: " + what, "server_error", "", "internal_error"}),
+                      "application/json");
+    });
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { stop(); }
+
+Result<std::unique_ptr<Server>> Server::make(ServeOptions options, ServeComponents components) {
+  RAGFT_TRY_STATUS(options.validate());
+  auto impl = std::make_unique<Impl>();
+  impl->ctx.options = std::move(options);
+  impl->ctx.components = std::move(components);
+  impl->ctx.started = std::time(nullptr);
+  const ServeOptions& o = impl->ctx.options;
+  const int threads = o.threads;
+  impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  impl->http.set_payload_max_length(o.max_body_bytes);
+  impl->http.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  impl->http.set_tcp_nodelay(true);
+  impl->register_routes();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::start() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) return make_error(ErrorCode::kInvalidArgument, "the server was started already");
+  const ServeOptions& o = impl_->ctx.options;
+  int port = o.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(o.host);
+    if (port <= 0) return make_error(ErrorCode::kIo, "cannot listen on {}: no free port, or a bad host", o.host);
+  } else if (!impl_->http.bind_to_port(o.host, port)) {
+    return make_error(ErrorCode::kIo, "cannot listen on {}:{} (port in use, or a bad host)", o.host, port);
+  }
+  impl_->port = port;
+  impl_->started = true;
+  impl_->listener = std::thread([this] {
+    impl_->http.listen_after_bind();
+    impl_->listen_returned = true;
+  });
+  // stop() before the listen loop runs would be lost (httplib's stop() acts on a running server).
+  while (!impl_->http.is_running() && !impl_->listen_returned) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  log::info("event=serve_listen host={} port={} threads={}", o.host, port, o.threads);
+  return ok_status();
+}
+
+int Server::port() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->started ? impl_->port : 0;
+}
+
+void Server::stop() {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->started || impl_->stopped) return;
+  impl_->stopped = true;
+  // Closes the listening socket; listen_after_bind() then waits for its task queue to drain
+  // (the requests in flight finish) and returns.
+  impl_->http.stop();
+  if (impl_->listener.joinable()) impl_->listener.join();
+  log::info("event=serve_stopped port={}", impl_->port);
+}
+
+}  // namespace ragft::serve

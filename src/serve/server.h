@@ -1,0 +1,86 @@
+// The OpenAI-compatible HTTP server behind `ragft serve` (docs/serve.md):
+//
+//   GET  /health                 {"status":"ok","chat":bool,"embeddings":bool,"workspace":bool}
+//   GET  /v1/models              the chat model and the embedder, as OpenAI lists models
+//   POST /v1/chat/completions    chat_api.h (plain, streamed, or RAG with the ragft extension)
+//   POST /v1/embeddings          embeddings_api.h
+//
+// Every non-2xx answer is an OpenAI error object (api_error.h), including unknown routes (404),
+// bodies over max_body_bytes (413) and exceptions (500). Each request is resolved to an Identity
+// first (identity.h): the Authenticator's, or ServeComponents::identity for every request.
+//
+// Threads: `threads` request threads serve connections (HTTP/1.1 keep-alive; a connection holds
+// its thread while open, idle ones for at most keep_alive_timeout_s). A streamed chat
+// completion runs the model on one more thread of its own, so the first bytes can be awaited
+// before the status is sent (an error before any text is a proper 4xx/5xx) and a client that
+// goes away cancels generation.
+//
+// stop(): stops accepting connections, lets the requests in flight finish (streams included),
+// closes idle keep-alive connections within keep_alive_timeout_s, and joins every thread.
+// start(), stop() and port() are thread-safe; the components are shared with the request
+// threads (ChatModel and Embedder are thread-safe by contract; workspaces are leased).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "embed/embedder.h"
+#include "generate/chat.h"
+#include "generate/llm_answer.h"
+#include "generate/prompt.h"
+#include "serve/identity.h"
+#include "serve/limits.h"
+#include "serve/workspace_pool.h"
+
+namespace ragft::serve {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                // 0: a free port, which port() reports after start()
+  int threads = 8;                // request threads, 1..1024
+  std::size_t max_body_bytes = std::size_t{4} << 20;  // larger bodies -> 413, 1 KiB..1 GiB
+  int keep_alive_timeout_s = 5;   // idle keep-alive connections are closed after this, 1..300
+  ServeLimits limits;
+  // The ids /v1/models lists and responses report when a request names no model (a request's
+  // "model" is echoed back; the server has one chat model and one embedder, whatever it names).
+  std::string chat_model_id = "ragft";
+  std::string embedding_model_id = "ragft-embed";
+
+  // Out-of-range values -> kInvalidArgument naming the field.
+  Status validate() const;
+};
+
+struct ServeComponents {
+  std::shared_ptr<const ChatModel> chat;     // null: chat completions answer 400 (no model)
+  std::shared_ptr<Embedder> embedder;        // null: embeddings answer 400 (no embedder)
+  std::shared_ptr<WorkspacePool> workspaces; // null: RAG requests answer 400 (no workspace)
+  PromptTemplate prompt = PromptTemplate::default_template();  // for RAG answers
+  LlmAnswerOptions answer;                   // RAG answers; chunks is the default ragft.k
+  std::shared_ptr<const Authenticator> authenticator;  // null: every request runs as `identity`
+  Identity identity;
+};
+
+class Server {
+ public:
+  // Checks the options; binds nothing yet.
+  static Result<std::unique_ptr<Server>> make(ServeOptions options, ServeComponents components);
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds host:port and serves on background threads. A port in use or a bad host -> kIo
+  // naming the address; a second start() -> kInvalidArgument.
+  Status start();
+  // The bound port (after start()), else 0.
+  int port() const;
+  // See above. Idempotent; returns when every request thread has finished.
+  void stop();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragft::serve
