@@ -1,0 +1,116 @@
+// `ragft serve` as a process: it prints where it listens, answers OpenAI-style chat requests
+// (here RAG over a workspace, the model being a scripted OpenAI-compatible server on loopback),
+// and exits 0 on SIGTERM. The server itself is covered in tests/serve.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "apps/test_util.h"
+
+namespace ragft {
+namespace {
+
+using testing::make_temp_dir;
+using testing::quote;
+using testing::run_ragft;
+using testing::write_file;
+
+// An OpenAI-compatible stand-in model that always answers the same, citing [1].
+class ScriptedModel {
+ public:
+  ScriptedModel() {
+    svr_.Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& res) {
+      nlohmann::json out = {{"id", "x"},
+                            {"object", "chat.completion"},
+                            {"model", "fake"},
+                            {"choices", {{{"index", 0},
+                                          {"message", {{"role", "assistant"}, {"content", "Bees dance to show where flowers are [1]."}}},
+                                          {"finish_reason", "stop"}}}},
+                            {"usage", {{"prompt_tokens", 50}, {"completion_tokens", 9}, {"total_tokens", 59}}}};
+      res.set_content(out.dump(), "application/json");
+    });
+    port_ = svr_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { svr_.listen_after_bind(); });
+    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ScriptedModel() {
+    svr_.stop();
+    thread_.join();
+  }
+  std::string config() const { return "openai:url=http://127.0.0.1:" + std::to_string(port_) + "/v1,model=fake,key_env="; }
+
+ private:
+  httplib::Server svr_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
+  const auto root = make_temp_dir("ragft_cli_serve_");
+  write_file(root / "docs" / "bees.txt", "Honey bees communicate the location of flowers with a waggle dance.\n");
+  write_file(root / "docs" / "rocks.txt", "Granite is an igneous rock made of quartz and feldspar.\n");
+  const std::string data = (root / "ws").string();
+  ASSERT_EQ(run_ragft("--data " + quote(data) + " index " + quote((root / "docs").string())).exit_code, 0);
+  ScriptedModel model;
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string bin = testing::ragft_binary().string(), llm = model.config();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDERR_FILENO);
+    ::close(fds[0]);
+    ::execl(bin.c_str(), bin.c_str(), "--data", data.c_str(), "--json", "serve", "--port", "0", "--llm", llm.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string line;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+  ::close(fds[0]);
+  ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
+  auto where = nlohmann::json::parse(line);
+  const int port = where["port"].get<int>();
+  ASSERT_GT(port, 0);
+
+  httplib::Client client("127.0.0.1", port);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  nlohmann::json req = {{"model", "any"},
+                        {"messages", {{{"role", "user"}, {"content", "How do honey bees show where flowers are?"}}}},
+                        {"ragft", {{"rag", true}, {"k", 2}}}};
+  auto res = client.Post("/v1/chat/completions", req.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  auto j = nlohmann::json::parse(res->body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_NE(j["choices"][0]["message"]["content"].get<std::string>().find("Bees dance to show where flowers are"), std::string::npos) << j;
+  ASSERT_FALSE(j["ragft"]["citations"].empty()) << j;
+  EXPECT_NE(j["ragft"]["citations"][0]["doc_id"].get<std::string>().find("bees.txt"), std::string::npos) << j;
+  EXPECT_EQ(j["usage"]["completion_tokens"], 9);
+
+  // A bad request is a 400 naming the field; the server keeps serving.
+  auto bad = client.Post("/v1/chat/completions", R"({"messages": "hi"})", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(bad->body)["error"]["param"], "messages");
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace ragft
