@@ -71,9 +71,8 @@ int run_serve(const Globals& g, ServeArgs a) {
   }
   if (!a.embedder.empty()) {
     EmbedderContext context;
-    // Where the workspace keeps the models of its trainable embedders (ict, sif), so naming the
-    // workspace's embedder config loads the model its vectors were made with.
-    context.model_dir = data / "index" / "dense" / "models";
+    // Naming the workspace's embedder config loads the model its vectors were made with.
+    context.model_dir = Workspace::dense_model_dir(data);
     context.training_texts = [&a]() -> Result<std::vector<std::string>> {
       return make_error(ErrorCode::kNotFound,
                         "--embedder {} has no trained model in this workspace; train it with `ragft index "

@@ -251,7 +251,7 @@ Status Workspace::read_dense_config_locked() {
 
 Status Workspace::open_dense_locked() {
   EmbedderContext context;
-  context.model_dir = dir_ / "index" / "dense" / "models";
+  context.model_dir = dense_model_dir(dir_);
   context.training_texts = [this]() -> Result<std::vector<std::string>> {
     std::vector<std::string> texts;
     std::unordered_map<DocId, std::string> titles;
@@ -266,7 +266,7 @@ Status Workspace::open_dense_locked() {
     }));
     return texts;
   };
-  RAGFT_TRY(DenseIndex dense, DenseIndex::open(dir_ / "index" / "dense", *dense_options_, std::move(context)));
+  RAGFT_TRY(DenseIndex dense, DenseIndex::open(dense_dir(dir_), *dense_options_, std::move(context)));
   dense_ = std::make_unique<DenseIndex>(std::move(dense));
   ++dense_loads_;
   return ok_status();
@@ -288,7 +288,7 @@ Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary, bool 
     if (!load) {
       // Files already at `last` for this config: nothing to apply, so leave them on disk until
       // a dense query needs them (load_dense).
-      RAGFT_TRY(std::optional<Seq> recorded, DenseIndex::recorded_seq(dir_ / "index" / "dense", *dense_options_));
+      RAGFT_TRY(std::optional<Seq> recorded, DenseIndex::recorded_seq(dense_dir(dir_), *dense_options_));
       if (recorded && *recorded == last) return ok_status();
     }
     RAGFT_TRY_STATUS(open_dense_locked());
@@ -296,7 +296,7 @@ Status Workspace::catch_up_dense_locked(Seq last, CatchUpSummary& summary, bool 
   Seq applied = dense_->applied_seq();
   if (applied > last) {
     log::warn("event=dense_rebuild reason=\"dense index at seq {} but store at seq {}\"", applied, last);
-    RAGFT_TRY_STATUS(Env::posix().remove_file(dir_ / "index" / "dense" / "state.json"));
+    RAGFT_TRY_STATUS(Env::posix().remove_file(dense_dir(dir_) / "state.json"));
     dense_.reset();
     RAGFT_TRY_STATUS(open_dense_locked());
     applied = dense_->applied_seq();
@@ -350,7 +350,7 @@ Result<Workspace::DenseModelAge> Workspace::dense_model_age() {
   if (!dense_options_) return age;
   RAGFT_TRY(StoreStats stats, store_->stats());
   age.chunks_now = stats.chunks;
-  age.trained_on = trained_corpus_size(dense_options_->embedder, dir_ / "index" / "dense" / "models");
+  age.trained_on = trained_corpus_size(dense_options_->embedder, dense_model_dir(dir_));
   age.stale = age.trained_on && trained_model_is_stale(*age.trained_on, age.chunks_now);
   return age;
 }
@@ -362,7 +362,7 @@ Status Workspace::retrain_dense_embedder() {
   }
   {
     RAGFT_TRY(IndexLock lock, IndexLock::acquire(dir_));
-    RAGFT_TRY_STATUS(forget_trained_model(dense_options_->embedder, dir_ / "index" / "dense" / "models"));
+    RAGFT_TRY_STATUS(forget_trained_model(dense_options_->embedder, dense_model_dir(dir_)));
     dense_.reset();
   }
   RAGFT_TRY(DenseIndex * dense, load_dense());  // trains on the chunks now, then re-embeds them

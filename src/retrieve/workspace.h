@@ -56,6 +56,10 @@ class Workspace {
   // Creates `dir` if needed. The analyzer config is recorded in the directory on first use;
   // opening with a different analyzer config -> kInvalidArgument (terms would not match).
   static Result<Workspace> open(const std::filesystem::path& dir, const WorkspaceOptions& options = {});
+  // Where the workspace at `dir` keeps its dense index, and within it the models of its trainable
+  // embedders (ict, sif: train/embedders.h), so a tool can load the model its vectors were made with.
+  static std::filesystem::path dense_dir(const std::filesystem::path& dir) { return dir / "index" / "dense"; }
+  static std::filesystem::path dense_model_dir(const std::filesystem::path& dir) { return dense_dir(dir) / "models"; }
 
   // Applies store changes newer than the index's applied sequence, then commits the index.
   // Holds an exclusive lock on the workspace's index (index.lock) meanwhile, as open() does, so
