@@ -370,7 +370,9 @@ TEST(DenseLayout, CompactionPreservesResultsAndAcl) {
   ASSERT_TRUE(ws.ok());
   for (int i = 10; i < 20; ++i) {
     put_doc(*ws, i);
-    if (i % 3 == 0) ASSERT_TRUE(ws->store().remove("default", "d" + std::to_string(i - 9)).ok());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(ws->store().remove("default", "d" + std::to_string(i - 9)).ok());
+    }
     ASSERT_TRUE(ws->catch_up().ok());
   }
   DenseIndex* dense = ws->dense();

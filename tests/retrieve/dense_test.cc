@@ -287,7 +287,9 @@ TEST(DenseWorkspace, AclPropertyOverRandomPrincipals) {
         EXPECT_TRUE(readable.count(h.ext_id)) << principal.name << " got " << h.ext_id;
         got.insert(h.ext_id);
       }
-      if (mode == SearchMode::kDense) EXPECT_EQ(got, readable) << principal.name;
+      if (mode == SearchMode::kDense) {
+        EXPECT_EQ(got, readable) << principal.name;
+      }
     }
   }
 }
