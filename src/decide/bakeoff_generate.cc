@@ -238,12 +238,7 @@ Result<nlohmann::json> profile_generation(const Project& p, const BakeoffOptions
                           {"with_evidence", with_evidence}}},
                         {"eval", profile_eval(d.eval.size(), "questions").to_json()}};
   if (!p.data.corpus.empty()) {
-    RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(p.data.corpus));
-    fs::path dir = corpus_dir(o.cache_dir, hashes);
-    say(o, fmt::format("indexing the corpus into {}", dir.string()));
-    RAGFT_TRY(Workspace ws, open_ws(dir, Bm25Options{}));
-    RAGFT_TRY(double seconds, sync_into(ws, p.data.corpus));
-    (void)seconds;
+    RAGFT_TRY(Workspace ws, synced_corpus(p.data.corpus, o.cache_dir, o.log));
     RAGFT_TRY(CorpusProfile cp, profile_corpus(ws.store()));
     out["corpus"] = cp.to_json();
   }
@@ -339,10 +334,8 @@ Result<Bakeoff> run_generation_bakeoff(const Project& p, const BakeoffOptions& o
   fs::path ws_dir;
   if (!p.data.corpus.empty()) {
     ws_dir = corpus_dir(o.cache_dir, inputs["corpus"]);
-    say(o, fmt::format("indexing the corpus into {}", ws_dir.string()));
-    RAGFT_TRY(Workspace ws, open_ws(ws_dir, Bm25Options{}));
+    RAGFT_TRY(Workspace ws, synced_corpus(p.data.corpus, o.cache_dir, o.log, &index_seconds));
     c.ws = std::make_unique<Workspace>(std::move(ws));
-    RAGFT_TRY(index_seconds, sync_into(*c.ws, p.data.corpus));
     RAGFT_TRY(CorpusProfile cp, profile_corpus(c.ws->store()));
     out.measured_change = cp.change.as_change_frequency;
     out.profile["corpus"] = cp.to_json();
@@ -397,6 +390,27 @@ Result<Bakeoff> run_generation_bakeoff(const Project& p, const BakeoffOptions& o
     a.disk_bytes = directory_bytes(ws_dir);
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }
+  // An adapter arm: trains on `chats`, then answers every eval question closed book or with RAG.
+  auto adapter_arm = [&](const std::string& id, const std::string& name, std::vector<std::vector<ChatMessage>> chats,
+                         bool rag, double prep_seconds) -> Result<ArmResult> {
+    reset_peak_rss();
+    RAGFT_TRY(AdapterRun run, train(id, std::move(chats)));
+    double peak = peak_rss_mb();
+    RAGFT_TRY(auto model, c.open_chat(run.chat_config));
+    ArmResult a;
+    a.id = id;
+    a.name = name;
+    a.config = configs[id];
+    a.capabilities = rag ? ArmCapabilities{true, true, "incremental"} : ArmCapabilities{false, false, "retrain"};
+    RAGFT_TRY_STATUS(run_eval(c, a, run.training_tokens, [&](const RaftQuestion& q) {
+      return rag ? with_rag(c, *model, q) : closed_book(c, *model, q);
+    }));
+    a.build_seconds = run.seconds + prep_seconds;
+    a.peak_mb = peak;
+    a.disk_bytes = directory_bytes(o.cache_dir / "models" / id);
+    a.extra["training"] = run.report;
+    return a;
+  };
   if (ledger.missing("fine_tuned")) {
     std::vector<std::vector<ChatMessage>> chats;
     for (const auto& q : c.data.train) {
@@ -405,20 +419,7 @@ Result<Bakeoff> run_generation_bakeoff(const Project& p, const BakeoffOptions& o
       m.push_back({ChatRole::kAssistant, q.answer});
       chats.push_back(std::move(m));
     }
-    reset_peak_rss();
-    RAGFT_TRY(AdapterRun run, train("fine_tuned", std::move(chats)));
-    double peak = peak_rss_mb();
-    RAGFT_TRY(auto model, c.open_chat(run.chat_config));
-    ArmResult a;
-    a.id = "fine_tuned";
-    a.name = "LoRA adapter, closed book";
-    a.config = configs["fine_tuned"];
-    a.capabilities = {false, false, "retrain"};
-    RAGFT_TRY_STATUS(run_eval(c, a, run.training_tokens, [&](const RaftQuestion& q) { return closed_book(c, *model, q); }));
-    a.build_seconds = run.seconds;
-    a.peak_mb = peak;
-    a.disk_bytes = directory_bytes(o.cache_dir / "models" / "fine_tuned");
-    a.extra["training"] = run.report;
+    RAGFT_TRY(ArmResult a, adapter_arm("fine_tuned", "LoRA adapter, closed book", std::move(chats), false, 0));
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }
   if (ledger.missing("fine_tuned_rag")) {
@@ -438,20 +439,7 @@ Result<Bakeoff> run_generation_bakeoff(const Project& p, const BakeoffOptions& o
       m.push_back({ChatRole::kAssistant, e.answer});
       chats.push_back(std::move(m));
     }
-    reset_peak_rss();
-    RAGFT_TRY(AdapterRun run, train("fine_tuned_rag", std::move(chats)));
-    double peak = peak_rss_mb();
-    RAGFT_TRY(auto model, c.open_chat(run.chat_config));
-    ArmResult a;
-    a.id = "fine_tuned_rag";
-    a.name = "RAFT adapter + BM25 retrieval";
-    a.config = configs["fine_tuned_rag"];
-    a.capabilities = {true, true, "incremental"};
-    RAGFT_TRY_STATUS(run_eval(c, a, run.training_tokens, [&](const RaftQuestion& q) { return with_rag(c, *model, q); }));
-    a.build_seconds = run.seconds + w.seconds();
-    a.peak_mb = peak;
-    a.disk_bytes = directory_bytes(o.cache_dir / "models" / "fine_tuned_rag");
-    a.extra["training"] = run.report;
+    RAGFT_TRY(ArmResult a, adapter_arm("fine_tuned_rag", "RAFT adapter + BM25 retrieval", std::move(chats), true, w.seconds()));
     a.extra["raft"] = {{"examples", st.examples}, {"with_oracle", st.with_oracle}, {"without_oracle", st.without_oracle}};
     RAGFT_TRY_STATUS(finish(std::move(a)));
   }

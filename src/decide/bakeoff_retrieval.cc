@@ -168,12 +168,7 @@ Result<nlohmann::json> profile_retrieval(const Project& p, const BakeoffOptions&
   RAGFT_TRY(auto all_queries, read_queries(p.data.queries));
   RAGFT_TRY(Qrels eval_qrels, read_qrels(p.data.eval_qrels));
   QuerySet eval = judged_queries(all_queries, eval_qrels);
-  RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(p.data.corpus));
-  fs::path dir = corpus_dir(o.cache_dir, hashes);
-  say(o, fmt::format("indexing the corpus into {}", dir.string()));
-  RAGFT_TRY(Workspace ws, open_ws(dir, Bm25Options{}));
-  RAGFT_TRY(double seconds, sync_into(ws, p.data.corpus));
-  (void)seconds;
+  RAGFT_TRY(Workspace ws, synced_corpus(p.data.corpus, o.cache_dir, o.log));
   RAGFT_TRY(CorpusProfile cp, profile_corpus(ws.store()));
   return nlohmann::json{{"corpus", cp.to_json()}, {"labeled", nullptr},
                         {"eval", profile_eval(eval.queries.size(), "queries").to_json()}};

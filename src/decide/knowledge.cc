@@ -46,6 +46,17 @@ std::filesystem::path corpus_dir(const std::filesystem::path& cache_dir, const n
   return cache_dir / ("corpus-" + Cache::key(corpus_hashes));
 }
 
+Result<Workspace> synced_corpus(const std::vector<std::filesystem::path>& corpus, const std::filesystem::path& cache_dir,
+                                const std::function<void(const std::string&)>& log, double* seconds) {
+  RAGFT_TRY(nlohmann::json hashes, corpus_hashes_of(corpus));
+  std::filesystem::path dir = corpus_dir(cache_dir, hashes);
+  if (log) log("indexing the corpus into " + dir.string());
+  RAGFT_TRY(Workspace ws, open_ws(dir, Bm25Options{}));
+  RAGFT_TRY(double s, sync_into(ws, corpus));
+  if (seconds) *seconds = s;
+  return ws;
+}
+
 Status load_maps(Corpus& c, bool with_docs) {
   c.chunk_doc.clear();
   std::unordered_map<DocId, std::string> ext;

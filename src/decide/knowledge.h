@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,12 @@ Result<double> sync_into(Workspace& ws, const std::vector<std::filesystem::path>
 Result<nlohmann::json> corpus_hashes_of(const std::vector<std::filesystem::path>& corpus);
 // The cached workspace directory for a corpus with those hashes.
 std::filesystem::path corpus_dir(const std::filesystem::path& cache_dir, const nlohmann::json& corpus_hashes);
+
+// The cached workspace of a corpus (corpus_dir under `cache_dir`), opened with default BM25 and
+// synced with the files; `seconds` (optional) gets the sync time. `log` (may be empty) gets one
+// progress line.
+Result<Workspace> synced_corpus(const std::vector<std::filesystem::path>& corpus, const std::filesystem::path& cache_dir,
+                                const std::function<void(const std::string&)>& log, double* seconds = nullptr);
 
 // Fills chunk_doc and, when `with_docs`, docs and doc_index from the workspace's store.
 Status load_maps(Corpus& c, bool with_docs);

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <thread>
 
+#include "apps/fake_chat_server.h"
 #include "apps/test_util.h"
 
 namespace ragft {
@@ -19,36 +19,7 @@ using testing::make_temp_dir;
 using testing::quote;
 using testing::run_ragft;
 using testing::write_file;
-
-// An OpenAI-compatible stand-in model that always answers the same, citing [1].
-class ScriptedModel {
- public:
-  ScriptedModel() {
-    svr_.Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& res) {
-      nlohmann::json out = {{"id", "x"},
-                            {"object", "chat.completion"},
-                            {"model", "fake"},
-                            {"choices", {{{"index", 0},
-                                          {"message", {{"role", "assistant"}, {"content", "Bees dance to show where flowers are [1]."}}},
-                                          {"finish_reason", "stop"}}}},
-                            {"usage", {{"prompt_tokens", 50}, {"completion_tokens", 9}, {"total_tokens", 59}}}};
-      res.set_content(out.dump(), "application/json");
-    });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~ScriptedModel() {
-    svr_.stop();
-    thread_.join();
-  }
-  std::string config() const { return "openai:url=http://127.0.0.1:" + std::to_string(port_) + "/v1,model=fake,key_env="; }
-
- private:
-  httplib::Server svr_;
-  std::thread thread_;
-  int port_ = 0;
-};
+using testing::ChatServer;
 
 TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   const auto root = make_temp_dir("ragft_cli_serve_");
@@ -56,7 +27,7 @@ TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   write_file(root / "docs" / "rocks.txt", "Granite is an igneous rock made of quartz and feldspar.\n");
   const std::string data = (root / "ws").string();
   ASSERT_EQ(run_ragft("--data " + quote(data) + " index " + quote((root / "docs").string())).exit_code, 0);
-  ScriptedModel model;
+  ChatServer model("Bees dance to show where flowers are [1].");
 
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -96,7 +67,7 @@ TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   EXPECT_NE(j["choices"][0]["message"]["content"].get<std::string>().find("Bees dance to show where flowers are"), std::string::npos) << j;
   ASSERT_FALSE(j["ragft"]["citations"].empty()) << j;
   EXPECT_NE(j["ragft"]["citations"][0]["doc_id"].get<std::string>().find("bees.txt"), std::string::npos) << j;
-  EXPECT_EQ(j["usage"]["completion_tokens"], 9);
+  EXPECT_EQ(j["usage"]["completion_tokens"], 12);
 
   // A bad request is a 400 naming the field; the server keeps serving.
   auto bad = client.Post("/v1/chat/completions", R"({"messages": "hi"})", "application/json");
