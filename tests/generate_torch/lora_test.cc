@@ -197,8 +197,8 @@ std::filesystem::path write_format_jsonl(const std::filesystem::path& path, bool
 
 LoraOptions format_options() {
   auto o = LoraOptions::parse(
-      "lora:rank=8,alpha=16,dropout=0,lr=0.01,epochs=40,batch=4,warmup=0.05,min_lr_ratio=0.1,max_length=128,seed=3,"
-      "threads=2,format=auto");
+      "lora:rank=8,alpha=16,dropout=0,lr=0.003,epochs=100,batch=4,warmup=0.03,min_lr_ratio=0.1,max_length=128,seed=3,"
+      "threads=1,format=auto");
   EXPECT_TRUE(o.ok());
   return *o;
 }
@@ -216,16 +216,18 @@ TEST(LoraTrainTest, OverfitsAFormatTaskAndTheLocalChatModelAnswersInIt) {
   auto report = train_generate(r);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   EXPECT_EQ(report->train_examples, 20u);
-  EXPECT_EQ(report->steps, 200u);  // 40 epochs x 5 steps
-  EXPECT_EQ(steps_seen, 200u);
-  EXPECT_EQ(report->history.size(), 40u);
-  EXPECT_LT(report->history.back().train_loss, 0.05);  // from ~6 (random over 400 tokens)
-  EXPECT_GT(report->history.front().train_loss, 1.0);
+  EXPECT_EQ(report->steps, 500u);  // 100 epochs x 5 steps
+  EXPECT_EQ(steps_seen, 500u);
+  EXPECT_EQ(report->history.size(), 100u);
+  // From ~6 (uniform over 400 tokens) to below 0.35 per answer token: the fixed format is
+  // certain, the word copied from the prompt nearly so.
+  EXPECT_GT(report->history.front().train_loss, 2.0);
+  EXPECT_LT(report->history.back().train_loss, 0.35);
   EXPECT_GT(report->tokens, report->target_tokens);
   EXPECT_GT(report->tokens_per_second, 0);
   auto json = Env::posix().read_file(dir / "adapter" / "lora_report.json");
   ASSERT_TRUE(json.ok());
-  EXPECT_EQ(nlohmann::json::parse(*json)["steps"], 200);
+  EXPECT_EQ(nlohmann::json::parse(*json)["steps"], 500);
 
   auto chat = make_chat_model("local:path=" + (dir / "base").string() + ",threads=2,adapter=" + (dir / "adapter").string());
   ASSERT_TRUE(chat.ok()) << chat.error().to_string();
@@ -245,6 +247,16 @@ TEST(LoraTrainTest, OverfitsAFormatTaskAndTheLocalChatModelAnswersInIt) {
     base_right += b->text == format_answer(w);
   }
   EXPECT_EQ(base_right, 0);
+  // Unseen words: the format carries over (the word itself is not copied by so small a model).
+  for (const char* w : {"yak", "pony", "ant", "eel"}) {
+    ChatRequest q;
+    q.messages = {{ChatRole::kSystem, "Reply in JSON."}, {ChatRole::kUser, w}};
+    q.max_tokens = 24;
+    auto a = (*chat)->complete(q);
+    ASSERT_TRUE(a.ok());
+    EXPECT_TRUE(a->text.starts_with("{\"animal\": \"") && a->text.ends_with("\"}")) << w << " -> " << a->text;
+    EXPECT_EQ(a->finish_reason, "stop");
+  }
   std::filesystem::remove_all(dir);
 }
 
