@@ -46,6 +46,7 @@ void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code);    // c
 void register_train_extract(CLI::App* train, Globals& g, int& exit_code);   // cmd_extract.cc
 void register_eval_extract(CLI::App* eval, Globals& g, int& exit_code);     // cmd_extract.cc
 void register_train_rerank(CLI::App* train, Globals& g, int& exit_code);    // cmd_rerank.cc
+void register_train_generate(CLI::App* train, Globals& g, int& exit_code);  // cmd_train_generate.cc
 // `ragft predict MODEL [FILES]`: one prediction per input line (stdin when no files).
 int predict_classify(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);
 int predict_extract(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files);

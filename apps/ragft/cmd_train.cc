@@ -1,4 +1,4 @@
-// ragft train classify|extract, and ragft predict MODEL (dispatched by the model's task).
+// ragft train classify|extract|rerank|generate, and ragft predict MODEL (dispatched by the model's task).
 #include <fmt/format.h>
 
 #include "apps/ragft/cli.h"
@@ -7,11 +7,12 @@
 namespace ragft::cli {
 
 void register_train(CLI::App& app, Globals& g, int& exit_code) {
-  CLI::App* train = app.add_subcommand("train", "Train task models (classification, extraction) and the reranker");
+  CLI::App* train = app.add_subcommand("train", "Train task models (classification, extraction), the reranker, and LoRA adapters of a local LLM");
   train->require_subcommand(1);
   register_train_classify(train, g, exit_code);
   register_train_extract(train, g, exit_code);
   register_train_rerank(train, g, exit_code);
+  register_train_generate(train, g, exit_code);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include "core/config_string.h"
 #include "embed/subword_tokenizer.h"
 #include "generate/chat_format.h"
+#include "generate/lora.h"
 #include "generate/openai_chat.h"
 #include "train/neural_backend.h"
 
@@ -16,17 +17,14 @@ namespace {
 
 class LocalChat final : public ChatModel {
  public:
-  LocalChat(LocalChatOptions o, std::unique_ptr<TokenGenerator> gen, std::unique_ptr<SubwordTokenizer> tok,
-            ChatFormat format)
-      : o_(std::move(o)), gen_(std::move(gen)), tok_(std::move(tok)), format_(format) {
+  LocalChat(LocalChatOptions o, std::unique_ptr<TokenGenerator> gen, ChatTemplate t)
+      : o_(std::move(o)), gen_(std::move(gen)), tok_(std::move(t.tokenizer)), format_(t.format),
+        bos_(std::move(t.bos)), eos_text_(std::move(t.eos)) {
     for (std::int32_t id : gen_->config().eos_token_ids) eos_.push_back(id);
     if (tok_->eos_id() >= 0) eos_.push_back(tok_->eos_id());
-    const std::string eos_text = tok_->eos_id() >= 0 ? tok_->token(tok_->eos_id()) : std::string("</s>");
-    for (const std::string& t : end_of_turn(format_, eos_text)) {
-      if (std::int32_t id = tok_->id(t); id >= 0) eos_.push_back(id);
+    for (const std::string& s : end_of_turn(format_, eos_text_)) {
+      if (std::int32_t id = tok_->id(s); id >= 0) eos_.push_back(id);
     }
-    bos_ = tok_->bos_id() >= 0 ? tok_->token(tok_->bos_id()) : std::string();
-    eos_text_ = eos_text;
   }
 
   std::string config() const override { return o_.to_config(); }
@@ -74,16 +72,18 @@ class LocalChat final : public ChatModel {
  private:
   LocalChatOptions o_;
   std::unique_ptr<TokenGenerator> gen_;
-  std::unique_ptr<SubwordTokenizer> tok_;
+  std::shared_ptr<const SubwordTokenizer> tok_;
   ChatFormat format_;
-  std::vector<std::int32_t> eos_;
   std::string bos_, eos_text_;
+  std::vector<std::int32_t> eos_;
 };
 
 }  // namespace
 
 std::string LocalChatOptions::to_config() const {
-  return fmt::format("local:path={},format={},dtype={},threads={}", path, format, dtype, threads);
+  std::string s = fmt::format("local:path={},format={},dtype={},threads={}", path, format, dtype, threads);
+  if (!adapter.empty()) s += ",adapter=" + adapter;
+  return s;
 }
 
 Result<LocalChatOptions> LocalChatOptions::parse(std::string_view config) {
@@ -106,34 +106,47 @@ Result<LocalChatOptions> LocalChatOptions::parse(std::string_view config) {
     } else if (key == "threads") {
       RAGFT_TRY(long long v, config_int("local", key, value, 0, 1024));
       o.threads = static_cast<int>(v);
+    } else if (key == "adapter") {
+      if (value.empty()) return make_error(ErrorCode::kInvalidArgument, "local option adapter= needs a directory");
+      o.adapter = value;
     } else {
-      return make_error(ErrorCode::kInvalidArgument, "local chat config: unknown key \"{}\" (path, format, dtype, threads)", key);
+      return make_error(ErrorCode::kInvalidArgument,
+                        "local chat config: unknown key \"{}\" (path, format, dtype, threads, adapter)", key);
     }
   }
   if (o.path.empty()) return make_error(ErrorCode::kInvalidArgument, "local chat config \"{}\": path=DIR is required", config);
   return o;
 }
 
-Result<std::unique_ptr<ChatModel>> make_local_chat(const LocalChatOptions& o) {
-  RAGFT_TRY(std::unique_ptr<SubwordTokenizer> tok, load_subword_tokenizer(o.path));
-  ChatFormat format = ChatFormat::kChatMl;
-  if (o.format == "auto") {
-    RAGFT_TRY(TokenizerConfig tc, TokenizerConfig::from_dir(o.path));
+Result<ChatTemplate> load_chat_template(const std::filesystem::path& dir, std::string_view format_name) {
+  RAGFT_TRY(std::unique_ptr<SubwordTokenizer> tok, load_subword_tokenizer(dir));
+  ChatTemplate t;
+  if (format_name == "auto") {
+    RAGFT_TRY(TokenizerConfig tc, TokenizerConfig::from_dir(dir));
     auto detected = detect_chat_format(tc.chat_template);
-    if (!detected.ok()) return make_error(detected.error().code, "{}: {}", o.path, detected.error().message);
-    format = *detected;
+    if (!detected.ok()) return make_error(detected.error().code, "{}: {}", dir.string(), detected.error().message);
+    t.format = *detected;
   } else {
-    RAGFT_TRY(format, parse_chat_format(o.format));
+    RAGFT_TRY(t.format, parse_chat_format(format_name));
   }
+  t.eos = tok->eos_id() >= 0 ? tok->token(tok->eos_id()) : std::string("</s>");
+  t.bos = tok->bos_id() >= 0 ? tok->token(tok->bos_id()) : std::string();
+  t.tokenizer = std::move(tok);
+  return t;
+}
+
+Result<std::unique_ptr<ChatModel>> make_local_chat(const LocalChatOptions& o) {
+  RAGFT_TRY(ChatTemplate t, load_chat_template(o.path, o.format));
   LlamaOptions lo;
   lo.dtype = o.dtype;
   lo.threads = o.threads;
+  lo.adapter = o.adapter;
   RAGFT_TRY(std::unique_ptr<TokenGenerator> gen, make_token_generator(o.path, lo));
-  if (tok->size() > static_cast<std::size_t>(gen->config().vocab_size)) {
+  if (t.tokenizer->size() > static_cast<std::size_t>(gen->config().vocab_size)) {
     return make_error(ErrorCode::kCorrupt, "{}: the tokenizer has {} tokens but config.json vocab_size is {}", o.path,
-                      tok->size(), gen->config().vocab_size);
+                      t.tokenizer->size(), gen->config().vocab_size);
   }
-  return std::unique_ptr<ChatModel>(std::make_unique<LocalChat>(o, std::move(gen), std::move(tok), format));
+  return std::unique_ptr<ChatModel>(std::make_unique<LocalChat>(o, std::move(gen), std::move(t)));
 }
 
 Result<std::unique_ptr<ChatModel>> make_chat_model(std::string_view config) {

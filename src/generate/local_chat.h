@@ -4,7 +4,11 @@
 // engine (generate/torch/llama.h, through libragft_torch.so) and decoded. Nothing leaves the
 // machine.
 //
-//   local:path=DIR,format=auto,dtype=auto,threads=0
+//   local:path=DIR,format=auto,dtype=auto,threads=0[,adapter=ADAPTER_DIR]
+//
+// adapter: a LoRA adapter in PEFT's layout (generate/lora.h, from `ragft train generate`),
+// merged into the weights at load (W += (alpha/r) B A), so generation runs at the base model's
+// speed. An adapter that does not fit the checkpoint -> kCorrupt naming the tensor.
 //
 // Request fields: max_tokens (default 512), temperature (0 or unset: greedy), top_p, seed, stop
 // (generation stops when the decoded text ends with one; the text is cut before it). JSON mode
@@ -27,6 +31,7 @@ struct LocalChatOptions {
   std::string format = "auto";  // auto | chatml | llama3 | llama2 | mistral
   std::string dtype = "auto";   // auto | fp32 | bf16
   int threads = 0;              // libtorch threads; 0: RAGFT_THREADS, else the core count
+  std::string adapter;          // LoRA adapter directory merged at load; empty: none (no ',')
 
   std::string to_config() const;
   // Missing path, unknown keys or bad values -> kInvalidArgument naming the key.

@@ -16,6 +16,7 @@
 #include "core/result.h"
 #include "embed/bert_embedder_options.h"
 #include "embed/embedder.h"
+#include "generate/lora.h"
 #include "generate/token_generator.h"
 #include "generate/torch/llama.h"  // torch-free header: LlamaOptions
 #include "train/classifier.h"
@@ -26,7 +27,7 @@
 
 namespace ragft {
 
-inline constexpr int kNeuralBackendAbi = 3;
+inline constexpr int kNeuralBackendAbi = 4;
 
 struct NeuralBackend {
   int abi = kNeuralBackendAbi;
@@ -44,6 +45,8 @@ struct NeuralBackend {
   Result<std::unique_ptr<Embedder>> (*load_bert_embedder)(const BertEmbedderOptions&) = nullptr;
   // Since abi 3: a Llama-family checkpoint directory (generate/torch/llama.h LlamaModel::load).
   Result<std::unique_ptr<TokenGenerator>> (*load_llama)(const std::filesystem::path&, const LlamaOptions&) = nullptr;
+  // Since abi 4: LoRA training of a Llama-family checkpoint (generate/torch/lora_model.h).
+  Result<LoraReport> (*train_lora)(const LoraTrainJob&) = nullptr;
 };
 
 // The library's table, loading it on the first call (thread-safe): RAGFT_TORCH_LIB if set, else

@@ -20,6 +20,7 @@
 
 #include "core/check.h"
 #include "embed/safetensors.h"
+#include "generate/lora.h"
 
 namespace ragft::testing {
 
@@ -301,6 +302,30 @@ inline Mat reference_logits_all(const TinyModel& m, const std::vector<std::int32
 
 inline std::vector<double> reference_logits(const TinyModel& m, const std::vector<std::int32_t>& ids) {
   return reference_logits_all(m, ids).back();
+}
+
+// A LoRA adapter for config `c` with random A and B (nonzero, so it changes the model).
+inline LoraAdapter random_lora_adapter(const LlamaConfig& c, int rank, const std::vector<std::string>& targets, std::uint32_t seed) {
+  LoraAdapter a;
+  a.rank = rank;
+  a.alpha = 2.0 * rank;
+  a.targets = targets;
+  a.base = "tiny";
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0, 0.1f);
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    for (const auto& t : targets) {
+      auto [out, in] = lora_target_shape(c, t);
+      LoraAdapter::Pair& p = a.weights[lora_module(l, t)];
+      p.out = out;
+      p.in = in;
+      p.a.resize(static_cast<std::size_t>(rank * in));
+      p.b.resize(static_cast<std::size_t>(out * rank));
+      for (auto& x : p.a) x = normal(rng);
+      for (auto& x : p.b) x = normal(rng);
+    }
+  }
+  return a;
 }
 
 // The largest absolute difference.

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -15,12 +16,20 @@
 #include "core/log.h"
 #include "embed/safetensors.h"
 #include "embed/torch_guard.h"
+#include "generate/lora.h"
 #include "generate/torch/chunk_pool.h"
+#include "generate/torch/llama_weights.h"
 #include "generate/torch/matvec.h"
 
 namespace ragft {
 
 namespace fs = std::filesystem;
+
+using llama_detail::dynamic_base;
+using llama_detail::inv_frequencies;
+using llama_detail::load_into;
+using llama_detail::shape_str;
+using llama_detail::WeightFiles;
 
 namespace {
 
@@ -28,136 +37,16 @@ namespace {
 // keeps a row without any visible slot finite.
 constexpr float kMasked = -1e30f;
 
-std::string shape_str(c10::IntArrayRef s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-// The checkpoint's weight files: model.safetensors, or the shards of model.safetensors.index.json.
-class WeightFiles {
- public:
-  static Result<WeightFiles> open(const fs::path& dir) {
-    WeightFiles w;
-    std::error_code ec;
-    const fs::path index = dir / "model.safetensors.index.json";
-    if (fs::exists(index, ec)) {
-      RAGFT_TRY(std::string text, Env::posix().read_file(index));
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(text);
-      } catch (const std::exception& e) {
-        return make_error(ErrorCode::kCorrupt, "{}: not valid JSON: {}", index.string(), e.what());
-      }
-      auto map = j.is_object() ? j.find("weight_map") : j.end();
-      if (!j.is_object() || map == j.end() || !map->is_object()) {
-        return make_error(ErrorCode::kCorrupt, "{}: missing object \"weight_map\"", index.string());
-      }
-      std::map<std::string, std::size_t> file_ids;
-      for (auto it = map->begin(); it != map->end(); ++it) {
-        if (!it.value().is_string()) {
-          return make_error(ErrorCode::kCorrupt, "{}: weight_map[\"{}\"] must be a file name", index.string(),
-                            it.key());
-        }
-        const std::string file = it.value().get<std::string>();
-        if (file.empty() || file.find('/') != std::string::npos || file.find('\\') != std::string::npos ||
-            file == "." || file == "..") {
-          return make_error(ErrorCode::kCorrupt, "{}: weight_map[\"{}\"] = \"{}\" is not a file name in the directory",
-                            index.string(), it.key(), file);
-        }
-        auto [pos, added] = file_ids.emplace(file, w.files_.size());
-        if (added) {
-          RAGFT_TRY(SafetensorsFile f, SafetensorsFile::open(dir / file));
-          w.files_.push_back(std::move(f));
-        }
-        if (!w.files_[pos->second].find(it.key())) {
-          return make_error(ErrorCode::kCorrupt, "{}: lists tensor \"{}\" in {}, which does not hold it",
-                            index.string(), it.key(), file);
-        }
-        w.where_[it.key()] = pos->second;
-      }
-      if (w.files_.empty()) return make_error(ErrorCode::kCorrupt, "{}: the weight_map is empty", index.string());
-      return w;
-    }
-    const fs::path single = dir / "model.safetensors";
-    if (!fs::exists(single, ec)) {
-      if (fs::exists(dir / "pytorch_model.bin", ec) || fs::exists(dir / "pytorch_model.bin.index.json", ec)) {
-        return make_error(ErrorCode::kUnsupported,
-                          "{}: only safetensors weights are read, not pytorch_model.bin (convert the checkpoint to "
-                          "safetensors)",
-                          dir.string());
-      }
-      return make_error(ErrorCode::kNotFound, "{}: no model.safetensors or model.safetensors.index.json",
-                        dir.string());
-    }
-    RAGFT_TRY(SafetensorsFile f, SafetensorsFile::open(single));
-    w.files_.push_back(std::move(f));
-    return w;
-  }
-
-  // The tensor and the file holding it; {nullptr, nullptr} when there is none.
-  std::pair<const TensorView*, const SafetensorsFile*> find(const std::string& name) const {
-    if (where_.empty()) return {files_[0].find(name), &files_[0]};
-    auto it = where_.find(name);
-    if (it == where_.end()) return {nullptr, nullptr};
-    const SafetensorsFile& f = files_[it->second];
-    return {f.find(name), &f};
-  }
-
-  std::string names() const {
-    std::string s;
-    for (const auto& f : files_) s += (s.empty() ? "" : ", ") + fs::path(f.name()).filename().string();
-    return s;
-  }
-
- private:
-  std::vector<SafetensorsFile> files_;
-  std::map<std::string, std::size_t> where_;  // tensor -> files_ index; empty for one file
-};
-
-Result<torch::ScalarType> torch_dtype_of(DType d) {
-  switch (d) {
-    case DType::kF32: return torch::kFloat;
-    case DType::kBF16: return torch::kBFloat16;
-    case DType::kF16: return torch::kHalf;
-    case DType::kF64: return torch::kDouble;
-    default: return make_error(ErrorCode::kCorrupt, "dtype {} is not a float type (F32, BF16, F16 or F64)", dtype_name(d));
-  }
-}
-
-// Copies tensor `name` into `dst` (contiguous), converting its dtype.
-Status load_into(const WeightFiles& files, const std::string& name, torch::Tensor dst) {
-  auto [t, file] = files.find(name);
-  if (!t) {
-    return make_error(ErrorCode::kCorrupt, "{}: tensor \"{}\" (shape {}) is missing", files.names(), name,
-                      shape_str(dst.sizes()));
-  }
-  if (c10::IntArrayRef(t->shape) != dst.sizes()) {
-    return make_error(ErrorCode::kCorrupt, "{}: tensor \"{}\" has shape {}, the config implies {}", file->name(), name,
-                      shape_str(t->shape), shape_str(dst.sizes()));
-  }
-  auto src = torch_dtype_of(t->dtype);
-  if (!src.ok()) return make_error(ErrorCode::kCorrupt, "{}: tensor \"{}\": {}", file->name(), name, src.error().message);
-  RAGFT_CHECK(dst.is_contiguous());
-  const std::size_t bytes = t->bytes.size();
-  if (*src == dst.scalar_type()) {
-    std::memcpy(dst.data_ptr(), t->bytes.data(), bytes);
-  } else {
-    torch::Tensor tmp = torch::empty(dst.sizes(), *src);
-    std::memcpy(tmp.data_ptr(), t->bytes.data(), bytes);
-    dst.copy_(tmp);
-  }
-  return ok_status();
-}
 
 struct Linear {
   torch::Tensor w;  // [out, in], the model's weight dtype
   torch::Tensor b;  // [out] fp32, or undefined
 };
 
-// Several projections with the same input stacked into one matrix (q/k/v, gate/up).
+// Several projections with the same input stacked into one matrix (q/k/v, gate/up), each with
+// its LoRA delta added when `adapter` adapts it.
 Result<Linear> load_linear(const WeightFiles& files, const std::vector<std::pair<std::string, std::int64_t>>& parts,
-                           std::int64_t in, bool bias, torch::ScalarType dt) {
+                           std::int64_t in, bool bias, torch::ScalarType dt, const LoraAdapter* adapter = nullptr) {
   std::int64_t out = 0;
   for (const auto& p : parts) out += p.second;
   Linear l;
@@ -165,7 +54,8 @@ Result<Linear> load_linear(const WeightFiles& files, const std::vector<std::pair
   if (bias) l.b = torch::empty({out}, torch::kFloat);
   std::int64_t off = 0;
   for (const auto& [name, rows] : parts) {
-    RAGFT_TRY_STATUS(load_into(files, name + ".weight", l.w.narrow(0, off, rows)));
+    torch::Tensor delta = adapter ? llama_detail::lora_delta(*adapter, name) : torch::Tensor();
+    RAGFT_TRY_STATUS(load_into(files, name + ".weight", l.w.narrow(0, off, rows), delta.defined() ? &delta : nullptr));
     if (bias) RAGFT_TRY_STATUS(load_into(files, name + ".bias", l.b.narrow(0, off, rows)));
     off += rows;
   }
@@ -182,39 +72,6 @@ std::size_t bytes_of(const torch::Tensor& t) {
 }
 std::size_t bytes_of(const Linear& l) { return bytes_of(l.w) + bytes_of(l.b); }
 
-// transformers' default inverse frequencies (in fp32 as it computes them), then the scaling.
-std::vector<float> inv_frequencies(const LlamaConfig& c, double base) {
-  const int d = c.head_dim;
-  std::vector<float> f(static_cast<std::size_t>(d / 2));
-  for (int i = 0; i < d / 2; ++i) {
-    f[i] = 1.0f / std::pow(static_cast<float>(base), static_cast<float>(2 * i) / static_cast<float>(d));
-  }
-  const RopeScaling& s = c.rope_scaling;
-  if (s.kind == RopeScalingKind::kLinear) {
-    for (float& x : f) x = static_cast<float>(x / s.factor);
-  } else if (s.kind == RopeScalingKind::kLlama3) {
-    const double old_ctx = s.original_max_position_embeddings;
-    const double low_wavelen = old_ctx / s.low_freq_factor, high_wavelen = old_ctx / s.high_freq_factor;
-    for (float& x : f) {
-      const double wavelen = 2 * M_PI / x;
-      if (wavelen < high_wavelen) continue;
-      if (wavelen > low_wavelen) {
-        x = static_cast<float>(x / s.factor);
-      } else {
-        const double smooth = (old_ctx / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
-        x = static_cast<float>((1 - smooth) * x / s.factor + smooth * x);
-      }
-    }
-  }
-  return f;
-}
-
-// Dynamic NTK scaling: the base for a forward whose longest sequence is `seq_len` positions.
-double dynamic_base(const LlamaConfig& c, std::int64_t seq_len) {
-  const double max_pos = c.max_position_embeddings, factor = c.rope_scaling.factor, d = c.head_dim;
-  const double len = std::max<double>(static_cast<double>(seq_len), max_pos);
-  return c.rope_theta * std::pow(factor * len / max_pos - (factor - 1), d / (d - 2));
-}
 
 // y = x W^T + b into `y` (rows x out, row-major) with the matrix-vector kernels, the columns
 // split into chunks of ~32K weights shared by the calling thread and the ChunkPool's helpers
@@ -408,6 +265,12 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const fs::path& dir, const 
   const LlamaConfig& c = im->c;
   for (const auto& note : c.notes) log::info("llama_config dir={} note=\"{}\"", dir.string(), note);
   RAGFT_TRY(WeightFiles files, WeightFiles::open(dir));
+  std::optional<LoraAdapter> adapter;
+  if (!options.adapter.empty()) {
+    RAGFT_TRY(adapter, LoraAdapter::load(options.adapter));
+    RAGFT_TRY_STATUS(adapter->check(c));
+  }
+  const LoraAdapter* ad = adapter ? &*adapter : nullptr;
 
   im->dtype = options.dtype;
   if (im->dtype == "auto") {
@@ -447,11 +310,11 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::load(const fs::path& dir, const 
                                    {{p + "self_attn.q_proj", q_rows},
                                     {p + "self_attn.k_proj", kv_rows},
                                     {p + "self_attn.v_proj", kv_rows}},
-                                   h, c.qkv_bias, im->dt));
-      RAGFT_TRY(l.o, load_linear(files, {{p + "self_attn.o_proj", h}}, q_rows, c.o_bias, im->dt));
-      RAGFT_TRY(l.gate_up,
-                load_linear(files, {{p + "mlp.gate_proj", inter}, {p + "mlp.up_proj", inter}}, h, c.mlp_bias, im->dt));
-      RAGFT_TRY(l.down, load_linear(files, {{p + "mlp.down_proj", h}}, inter, c.mlp_bias, im->dt));
+                                   h, c.qkv_bias, im->dt, ad));
+      RAGFT_TRY(l.o, load_linear(files, {{p + "self_attn.o_proj", h}}, q_rows, c.o_bias, im->dt, ad));
+      RAGFT_TRY(l.gate_up, load_linear(files, {{p + "mlp.gate_proj", inter}, {p + "mlp.up_proj", inter}}, h,
+                                       c.mlp_bias, im->dt, ad));
+      RAGFT_TRY(l.down, load_linear(files, {{p + "mlp.down_proj", h}}, inter, c.mlp_bias, im->dt, ad));
       l.in_norm = torch::empty({h}, torch::kFloat);
       l.post_norm = torch::empty({h}, torch::kFloat);
       RAGFT_TRY_STATUS(load_into(files, p + "input_layernorm.weight", l.in_norm));

@@ -73,6 +73,10 @@ struct LlamaOptions {
   std::string dtype = "auto";
   // libtorch intra-op threads; 0: RAGFT_THREADS, else the core count (embed/torch_guard.h).
   int threads = 0;
+  // A LoRA adapter directory (PEFT layout, generate/lora.h) merged into the weights at load:
+  // W += (alpha / r) B A, computed in fp32 before the weights take their dtype. Empty: none.
+  // Adapter errors as LoraAdapter::load / check (a mismatch -> kCorrupt naming the tensor).
+  std::string adapter;
 };
 
 class LlamaModel;

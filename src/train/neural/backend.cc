@@ -4,6 +4,7 @@
 
 #include "embed/torch/bert_embedder.h"
 #include "generate/torch/llama.h"
+#include "generate/torch/lora_model.h"
 
 namespace ragft {
 namespace {
@@ -53,6 +54,7 @@ const NeuralBackend kBackend = [] {
     RAGFT_TRY(std::unique_ptr<LlamaModel> m, LlamaModel::load(dir, o));
     return std::unique_ptr<TokenGenerator>(std::make_unique<LlamaTokenGenerator>(std::move(m)));
   };
+  b.train_lora = [](const LoraTrainJob& job) { return train_lora(job); };
   return b;
 }();
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 namespace ragft {
@@ -14,6 +15,18 @@ inline double warmup_linear_lr(std::size_t step, std::size_t total, std::size_t 
   std::size_t rest = total - std::min(warmup, total);
   if (rest == 0) return peak;
   return peak * static_cast<double>(total - step) / static_cast<double>(rest);
+}
+
+// Linear warm-up from 0 to `peak` over the first `warmup` steps, then cosine decay from `peak`
+// to `floor`, reached at the last step (total - 1). `step` is 0-based; steps at or past `total`
+// get `floor`.
+inline double warmup_cosine_lr(std::size_t step, std::size_t total, std::size_t warmup, double peak, double floor) {
+  if (step >= total) return floor;
+  if (warmup > 0 && step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const std::size_t rest = total - std::min(warmup, total);
+  if (rest <= 1) return peak;
+  const double progress = static_cast<double>(step - warmup) / static_cast<double>(rest - 1);
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
 // Tracks the best validation figure; stop() once `patience` epochs in a row did not beat it.
