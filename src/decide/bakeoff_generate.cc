@@ -17,7 +17,9 @@
 #include "decide/knowledge.h"
 #include "decide/profile.h"
 #include "evaluate/generative.h"
+#include "core/env.h"
 #include "generate/llm_answer.h"
+#include "generate/lora.h"
 #include "generate/local_chat.h"
 #include "generate/raft.h"
 #include "retrieve/searcher.h"
@@ -451,9 +453,32 @@ Result<Bakeoff> run_generation_bakeoff(const Project& p, const BakeoffOptions& o
   return out;
 }
 
-// Placeholder until the LoRA trainer lands (this session).
-Result<AdapterRun> train_lora_adapter(const AdapterJob&) {
-  return make_error(ErrorCode::kUnsupported, "LoRA training is not available in this build");
+Result<AdapterRun> train_lora_adapter(const AdapterJob& job) {
+  RAGFT_TRY(LocalChatOptions local, LocalChatOptions::parse(job.llm));
+  TrainGenerateRequest r;
+  r.base = local.path;
+  r.out = job.out;
+  RAGFT_TRY(r.options, LoraOptions::parse(job.lora));
+  if (r.options.format == "auto") r.options.format = local.format;
+  auto examples = [](const std::vector<std::vector<ChatMessage>>& chats) {
+    std::vector<ChatExample> out;
+    for (const auto& m : chats) {
+      ChatExample e;
+      e.messages = m;
+      for (const auto& msg : m) e.weight.push_back(msg.role == ChatRole::kAssistant);
+      out.push_back(std::move(e));
+    }
+    return out;
+  };
+  RAGFT_TRY(LoraReport report, train_lora_examples(r, examples(job.train), examples(job.validation), job.out.string()));
+  RAGFT_TRY_STATUS(Env::posix().write_file_atomic(job.out / "lora_report.json", report.to_json().dump(2) + "\n"));
+  AdapterRun run;
+  local.adapter = job.out.string();
+  run.chat_config = local.to_config();
+  run.training_tokens = static_cast<std::int64_t>(report.tokens);
+  run.seconds = report.seconds;
+  run.report = report.to_json();
+  return run;
 }
 
 }  // namespace ragft::decide

@@ -33,7 +33,7 @@
 
 namespace ragft {
 
-struct LoraOptions {
+struct EncoderLoraOptions {
   int rank = 8;
   double alpha = 16;  // the update is (alpha / rank) * B A x
   // Adapted linear layers of every encoder layer: "query", "key", "value", "attention.output"
@@ -93,7 +93,7 @@ class BertModelImpl : public torch::nn::Module {
 
   // Freezes every current parameter and adds adapters to opts.targets of every layer. An unknown
   // target or rank < 1 -> kInvalidArgument. Only once.
-  Status enable_lora(const LoraOptions& opts);
+  Status enable_lora(const EncoderLoraOptions& opts);
   // Folds the adapters into the base weights (merged layers compute the same function up to
   // float rounding).
   void merge_lora();

@@ -605,13 +605,22 @@ Result<LoraReport> train_generate(const TrainGenerateRequest& r) {
     for (std::size_t i = 0; i < train.size(); ++i) (is_val[i] ? validation : kept).push_back(std::move(train[i]));
     train = std::move(kept);
   }
+  RAGFT_TRY(LoraReport report, train_lora_examples(r, train, validation, r.train.string()));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  RAGFT_TRY_STATUS(Env::posix().write_file_atomic(r.out / "lora_report.json", report.to_json().dump(2) + "\n"));
+  return report;
+}
+
+Result<LoraReport> train_lora_examples(const TrainGenerateRequest& r, const std::vector<ChatExample>& train,
+                                       const std::vector<ChatExample>& validation, std::string_view origin) {
+  const auto t0 = std::chrono::steady_clock::now();
   RAGFT_TRY(ChatTemplate tmpl, load_chat_template(r.base, r.options.format));
   RAGFT_TRY(LoraData td, tokenize_chat_examples(tmpl, train, r.options.max_length));
   RAGFT_TRY(LoraData vd, tokenize_chat_examples(tmpl, validation, r.options.max_length));
   if (td.sequences.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
                       "{}: no training example left ({} longer than max_length={}, {} without a weighted assistant turn)",
-                      r.train.string(), td.dropped_too_long, r.options.max_length, td.dropped_no_target);
+                      origin, td.dropped_too_long, r.options.max_length, td.dropped_no_target);
   }
   RAGFT_TRY(const NeuralBackend* backend, neural_backend());
   LoraTrainJob job;
@@ -629,7 +638,6 @@ Result<LoraReport> train_generate(const TrainGenerateRequest& r) {
   report.dropped_too_long = td.dropped_too_long + vd.dropped_too_long;
   report.dropped_no_target = td.dropped_no_target + vd.dropped_no_target;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  RAGFT_TRY_STATUS(Env::posix().write_file_atomic(r.out / "lora_report.json", report.to_json().dump(2) + "\n"));
   return report;
 }
 

@@ -240,5 +240,10 @@ struct TrainGenerateRequest {
 // libtorch -> kUnsupported) and writes the adapter and its report into request.out. No example
 // left after dropping -> kInvalidArgument.
 Result<LoraReport> train_generate(const TrainGenerateRequest& request);
+// The training part of train_generate for examples already in memory (decide's fine-tuned arms):
+// request.train, validation and validation_share are not used; `origin` names the examples in
+// errors. Writes the adapter, not lora_report.json.
+Result<LoraReport> train_lora_examples(const TrainGenerateRequest& request, const std::vector<ChatExample>& train,
+                                       const std::vector<ChatExample>& validation, std::string_view origin);
 
 }  // namespace ragft

@@ -37,7 +37,7 @@ struct EncoderOptions {
   std::string mode = "lora";  // "lora" or "full"
   int lora_rank = 8;
   double lora_alpha = 16;
-  // LoRA target layers (see LoraOptions in embed/bert.h).
+  // LoRA target layers (see EncoderLoraOptions in embed/bert.h).
   std::vector<std::string> lora_targets = {"query", "value"};
   double lr = 0;     // peak learning rate; 0: 5e-4 for lora, 5e-5 for full
   int epochs = 10;   // at most; early stopping picks the best

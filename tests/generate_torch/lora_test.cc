@@ -12,6 +12,7 @@
 #include "embed/tokenizer_test_data.h"
 #include "generate/local_chat.h"
 #include "generate/torch/llama.h"
+#include "generate_torch/chat_checkpoint.h"
 #include "generate_torch/llama_test_util.h"
 #include "train/neural/schedule.h"
 
@@ -156,32 +157,6 @@ TEST(LoraModelTest, LossIsOverTargetTokensOnly) {
   EXPECT_EQ(none.error().code, ErrorCode::kInvalidArgument);
   std::filesystem::remove_all(dir);
 }
-
-// A chat checkpoint (ChatML template, Qwen2-like tokenizer) large enough to memorise a little.
-std::filesystem::path write_chat_checkpoint(const std::filesystem::path& dir, int hidden = 64) {
-  TinySpec s;
-  s.vocab = 400;
-  s.hidden = hidden;
-  s.inter = 2 * hidden;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.head_dim = hidden / 4;
-  s.max_pos = 128;
-  s.seed = 21;
-  write_tiny(dir, s);
-  std::ofstream(dir / "tokenizer.json") << testdata::bpe_json(testdata::qwen2_spec());
-  std::ofstream(dir / "tokenizer_config.json")
-      << nlohmann::json{{"eos_token", "<|im_end|>"},
-                        {"chat_template", "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + "
-                                          "'<|im_end|>\\n' }}{% endfor %}"}}
-             .dump();
-  return dir;
-}
-
-const std::vector<std::string> kWords = {"cat",  "dog",  "fish", "bird", "lion", "bear", "wolf", "frog", "duck", "goat",
-                                         "mole", "seal", "crab", "moth", "wasp", "hare", "deer", "swan", "newt", "toad"};
-
-std::string format_answer(const std::string& w) { return "{\"animal\": \"" + w + "\"}"; }
 
 std::filesystem::path write_format_jsonl(const std::filesystem::path& path, bool contradict = false) {
   std::ofstream out(path);

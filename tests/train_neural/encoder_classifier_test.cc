@@ -197,10 +197,10 @@ TEST_F(EncoderTest, LoraStartsAsTheBaseModelAndMergesExactly) {
   torch::Tensor x = torch::tensor(std::vector<std::int64_t>{2, 5, 8, 7, 10, 3}).unsqueeze(0);
   torch::Tensor mask = torch::ones_like(x);
   torch::Tensor base = m->forward(x, mask);
-  LoraOptions bad;
+  EncoderLoraOptions bad;
   bad.targets = {"nonsense"};
   EXPECT_EQ(m->enable_lora(bad).error().code, ErrorCode::kInvalidArgument);
-  ASSERT_TRUE(m->enable_lora(LoraOptions{4, 8, {"query", "value"}}).ok());
+  ASSERT_TRUE(m->enable_lora(EncoderLoraOptions{4, 8, {"query", "value"}}).ok());
   std::size_t lora = 0, trainable = 0;
   for (const auto& p : m->named_parameters(true)) {
     bool is_lora = p.key().find("lora_") != std::string::npos;

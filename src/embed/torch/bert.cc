@@ -154,7 +154,7 @@ torch::Tensor BertModelImpl::pool(const torch::Tensor& hidden) {
   return torch::tanh(pooler_(cls));
 }
 
-Status BertModelImpl::enable_lora(const LoraOptions& opts) {
+Status BertModelImpl::enable_lora(const EncoderLoraOptions& opts) {
   if (lora_) return make_error(ErrorCode::kInvalidArgument, "LoRA is already enabled");
   if (opts.rank < 1) return make_error(ErrorCode::kInvalidArgument, "LoRA rank {} must be at least 1", opts.rank);
   if (opts.targets.empty()) return make_error(ErrorCode::kInvalidArgument, "LoRA needs at least one target layer");

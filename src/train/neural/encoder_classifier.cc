@@ -166,7 +166,7 @@ Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::train(const std::v
     im.model = SeqCls(ck.model, static_cast<std::int64_t>(c->labels_.size()), o.dropout);
     const bool lora = o.mode == "lora";
     if (lora) {
-      LoraOptions lo;
+      EncoderLoraOptions lo;
       lo.rank = o.lora_rank;
       lo.alpha = o.lora_alpha;
       lo.targets = o.lora_targets;
@@ -351,7 +351,7 @@ Result<std::unique_ptr<EncoderClassifier>> EncoderClassifier::load(const fs::pat
   if (!file.ok()) return corrupt(file.error());
   std::string mode;
   bool unmerged_lora = false;
-  LoraOptions lo;
+  EncoderLoraOptions lo;
   try {
     mode = m.extra.value("mode", std::string("full"));
     im.max_len = m.extra.value("max_len", std::size_t{128});
