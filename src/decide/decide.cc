@@ -39,8 +39,9 @@ Result<nlohmann::json> decide(const Project& p, const DecideOptions& o) {
   // The libtorch arms train on one thread unless RAGFT_THREADS says otherwise: fixed figures for
   // a seed, and on 2 cores the BiLSTM-CRF trains faster that way (WNUT-17: 3 min 42 s for the
   // whole decide run on one thread, 7 min 16 s on two; docs/decide.md). Read at libtorch's first use.
-  // A generation bake-off runs a language model: it gets every core.
-  if (p.task != TaskType::kGeneration) ::setenv("RAGFT_THREADS", "1", /*overwrite=*/0);
+  // LoRA training of the generation task too: 614 tokens/s on one thread, 246 on two
+  // (ragft_lora_bench, idle machine).
+  ::setenv("RAGFT_THREADS", "1", /*overwrite=*/0);
   BakeoffOptions bo;
   bo.cache_dir = cache_dir_for(p, o);
   bo.use_cache = o.use_cache;
