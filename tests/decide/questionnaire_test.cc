@@ -126,6 +126,29 @@ TEST(QuestionnaireTest, RetrievalWithSeveralCorpusPathsAndAllDefaults) {
   expect_round_trip(p);
 }
 
+TEST(QuestionnaireTest, GenerationAsksForQuestionsCorpusAndModel) {
+  std::string answers =
+      "SciFact verdicts\n"
+      "generation\n"
+      "data/scifact/evidence-train.jsonl\n"
+      "data/scifact/evidence-test.jsonl\n"
+      "data/scifact/corpus.jsonl.gz\n"
+      "gpt-4\n"                                  // not a config string: re-asked
+      "local:path=models/base\n" +
+      std::string(11, '\n');
+  Session r = run(answers);
+  ASSERT_TRUE(r.project.ok()) << r.project.error().to_string() << "\n" << r.out;
+  const Project& p = *r.project;
+  EXPECT_EQ(p.task, TaskType::kGeneration);
+  EXPECT_EQ(p.data.train, kRepo / "data/scifact/evidence-train.jsonl");
+  EXPECT_EQ(p.data.eval, kRepo / "data/scifact/evidence-test.jsonl");
+  EXPECT_EQ(p.data.corpus, (std::vector<fs::path>{kRepo / "data/scifact/corpus.jsonl.gz"}));
+  EXPECT_EQ(p.generation.llm, "local:path=models/base");
+  EXPECT_THAT(r.out, HasSubstr("expected local:path=DIR or openai:..., got \"gpt-4\""));
+  EXPECT_THAT(r.out, HasSubstr("Quality target: the answer F1"));
+  expect_round_trip(p);
+}
+
 TEST(QuestionnaireTest, EmptyDataAnswerSkipsData) {
   fs::path base = kRepo / "data";
   std::istringstream in("\nextraction\n\nknowledge\nhourly\ny\n2\nhigh\nrestricted\ny\n3\nn\nunknown\nnone\n");
