@@ -21,25 +21,11 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kKind = "openai";
 constexpr std::string_view kSuffix = "/embeddings";
 constexpr int kMaxBatch = 2048;          // OpenAI's limit on inputs per request
 constexpr int kMaxDim = 65536;
 
-Error bad_option(std::string_view config, std::string_view key, std::string_view why) {
-  return make_error(ErrorCode::kInvalidArgument, "openai embedder config \"{}\": {} {}", config, key, why);
-}
-
-Result<int> parse_int(std::string_view config, std::string_view key, std::string_view val, int lo, int hi) {
-  int v = 0;
-  const auto [ptr, ec] = std::from_chars(val.data(), val.data() + val.size(), v);
-  if (val.empty() || ec != std::errc() || ptr != val.data() + val.size() || v < lo || v > hi) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "openai embedder config \"{}\": {}=\"{}\" must be an integer in [{}, {}]", config, key, val, lo,
-                      hi);
-  }
-  return v;
-}
+constexpr std::string_view kWhat = "openai embedder";
 
 class OpenAiEmbedder final : public Embedder {
  public:
@@ -182,66 +168,28 @@ std::string OpenAiEmbedderOptions::to_config() const {
 
 Status OpenAiEmbedderOptions::validate() const {
   const std::string config = to_config();
-  if (url.empty()) return bad_option(config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
-  if (std::string why = openai_url_problem(url); !why.empty()) {
-    return bad_option(config, "url", fmt::format("\"{}\" {}", url, why));
+  RAGFT_TRY_STATUS(validate_openai_endpoint(kWhat, config, *this));
+  if (batch < 1 || batch > kMaxBatch) {
+    return openai_config_error(kWhat, config, "batch", fmt::format("={} must be in [1, {}]", batch, kMaxBatch));
   }
-  if (std::string why = openai_model_problem(model); !why.empty()) return bad_option(config, "model", why);
-  if (std::string why = openai_key_env_problem(key_env); !why.empty()) return bad_option(config, "key_env", why);
-  auto range = [&](std::string_view key, int v, int lo, int hi) -> Status {
-    if (v < lo || v > hi) return bad_option(config, key, fmt::format("={} must be in [{}, {}]", v, lo, hi));
-    return ok_status();
-  };
-  RAGFT_TRY_STATUS(range("batch", batch, 1, kMaxBatch));
-  RAGFT_TRY_STATUS(range("timeout_ms", timeout_ms, 1, kOpenAiMaxTimeoutMs));
-  RAGFT_TRY_STATUS(range("retries", retries, 0, kOpenAiMaxRetries));
-  RAGFT_TRY_STATUS(range("backoff_ms", backoff_ms, 0, kOpenAiMaxBackoffMs));
-  RAGFT_TRY_STATUS(range("dim", dim, 0, kMaxDim));
+  if (dim < 0 || dim > kMaxDim) return openai_config_error(kWhat, config, "dim", fmt::format("={} must be in [0, {}]", dim, kMaxDim));
   return ok_status();
 }
 
 Result<OpenAiEmbedderOptions> OpenAiEmbedderOptions::parse(std::string_view config) {
-  if (config != kKind && !config.starts_with("openai:")) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "openai embedder config \"{}\" must start with \"openai:\" (e.g. "
-                      "openai:url=http://127.0.0.1:8080/v1,model=NAME)",
-                      config);
-  }
-  RAGFT_TRY(auto items, config_items(config, kKind));
   OpenAiEmbedderOptions o;
-  std::vector<std::string> given;
-  for (const auto& [key, value] : items) {
-    if (std::find(given.begin(), given.end(), key) != given.end()) return bad_option(config, key, "is given twice");
-    given.push_back(key);
-    if (key == "url") {
-      if (std::string why = openai_url_problem(value); !why.empty()) {
-        return bad_option(config, key, fmt::format("\"{}\" {}", value, why));
-      }
-      o.url = strip_trailing_slashes(value);
-    } else if (key == "model") {
-      o.model = value;
-    } else if (key == "batch") {
-      RAGFT_TRY(o.batch, parse_int(config, key, value, 1, kMaxBatch));
-    } else if (key == "timeout_ms") {
-      RAGFT_TRY(o.timeout_ms, parse_int(config, key, value, 1, kOpenAiMaxTimeoutMs));
-    } else if (key == "retries") {
-      RAGFT_TRY(o.retries, parse_int(config, key, value, 0, kOpenAiMaxRetries));
-    } else if (key == "backoff_ms") {
-      RAGFT_TRY(o.backoff_ms, parse_int(config, key, value, 0, kOpenAiMaxBackoffMs));
-    } else if (key == "key_env") {
-      o.key_env = value;
+  auto own = [&](const std::string& key, const std::string& value) -> Result<bool> {
+    if (key == "batch") {
+      RAGFT_TRY(o.batch, openai_config_int(kWhat, config, key, value, 1, kMaxBatch));
     } else if (key == "dim") {
-      RAGFT_TRY(o.dim, parse_int(config, key, value, 0, kMaxDim));
+      RAGFT_TRY(o.dim, openai_config_int(kWhat, config, key, value, 0, kMaxDim));
     } else {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "openai embedder config \"{}\": unknown key \"{}\" (known: url, model, batch, timeout_ms, "
-                        "retries, backoff_ms, key_env, dim)",
-                        config, key);
+      return false;
     }
-  }
-  if (o.url.empty()) return bad_option(config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
-  if (o.model.empty()) return bad_option(config, "model", "is required");
-  RAGFT_TRY_STATUS(o.validate());
+    return true;
+  };
+  RAGFT_TRY_STATUS(parse_openai_config(kWhat, config, o, own,
+                                       "url, model, batch, timeout_ms, retries, backoff_ms, key_env, dim"));
   return o;
 }
 
@@ -249,14 +197,7 @@ Result<std::unique_ptr<Embedder>> make_openai_embedder(const OpenAiEmbedderOptio
   OpenAiEmbedderOptions o = options;
   o.url = strip_trailing_slashes(o.url);
   RAGFT_TRY_STATUS(o.validate());
-  OpenAiHttpOptions h;
-  h.label = "openai embedder";
-  h.url = o.url;
-  h.timeout_ms = o.timeout_ms;
-  h.retries = o.retries;
-  h.backoff_ms = o.backoff_ms;
-  h.key_env = o.key_env;
-  RAGFT_TRY(std::unique_ptr<OpenAiHttp> http, OpenAiHttp::make(std::move(h)));
+  RAGFT_TRY(std::unique_ptr<OpenAiHttp> http, OpenAiHttp::make(o.http_options(std::string(kWhat))));
   return std::unique_ptr<Embedder>(std::make_unique<OpenAiEmbedder>(std::move(o), std::move(http)));
 }
 

@@ -40,21 +40,14 @@
 
 #include "core/result.h"
 #include "embed/embedder.h"
+#include "http/openai_http.h"
 
 namespace ragft {
 
-struct OpenAiEmbedderOptions {
-  // Base URL up to and including the API version, e.g. "http://127.0.0.1:8080/v1" or
-  // "https://api.openai.com/v1": http:// or https://, a host, an optional port and path; no
-  // user info, query, fragment, comma or whitespace. Trailing '/' are dropped by parse().
-  std::string url;
-  std::string model;        // sent as "model"; required
+// The endpoint (http/openai_http.h OpenAiEndpoint: url, model, timeout_ms 30000, retries 3,
+// backoff_ms 200, key_env) and the embedder's own keys.
+struct OpenAiEmbedderOptions : OpenAiEndpoint {
   int batch = 64;           // texts per request, 1..2048
-  int timeout_ms = 30000;   // connect, read and write timeouts (each), 1..600000
-  int retries = 3;          // retries after the first attempt, 0..20
-  int backoff_ms = 200;     // first retry wait (then doubled, at most 30 s), 0..60000
-  // Environment variable holding the API key ([A-Za-z_][A-Za-z0-9_]*, or empty: never send one).
-  std::string key_env = "OPENAI_API_KEY";
   int dim = 0;              // expected vector size, 0..65536; 0: learnt from the first response
 
   // "openai:url=U,model=M,batch=64,timeout_ms=30000,retries=3,backoff_ms=200,key_env=E,dim=0"

@@ -22,16 +22,13 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kKind = "openai";
 constexpr std::string_view kSuffix = "/chat/completions";
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-Error bad_option(std::string_view config, std::string_view key, std::string_view why) {
-  return make_error(ErrorCode::kInvalidArgument, "openai chat config \"{}\": {} {}", config, key, why);
-}
+constexpr std::string_view kWhat = "openai chat";
 
 std::string request_body(const std::string& model, const ChatRequest& r, bool stream) {
   json messages = json::array();
@@ -318,71 +315,14 @@ class OpenAiChat final : public ChatModel {
 
 }  // namespace
 
-std::string OpenAiChatOptions::to_config() const {
-  return fmt::format("openai:url={},model={},timeout_ms={},retries={},backoff_ms={},key_env={}", url, model,
-                     timeout_ms, retries, backoff_ms, key_env);
-}
+std::string OpenAiChatOptions::to_config() const { return "openai:" + endpoint_config(); }
 
-Status OpenAiChatOptions::validate() const {
-  const std::string config = to_config();
-  if (url.empty()) return bad_option(config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
-  if (std::string why = openai_url_problem(url); !why.empty()) {
-    return bad_option(config, "url", fmt::format("\"{}\" {}", url, why));
-  }
-  if (std::string why = openai_model_problem(model); !why.empty()) return bad_option(config, "model", why);
-  if (std::string why = openai_key_env_problem(key_env); !why.empty()) return bad_option(config, "key_env", why);
-  auto range = [&](std::string_view key, int v, int lo, int hi) -> Status {
-    if (v < lo || v > hi) return bad_option(config, key, fmt::format("={} must be in [{}, {}]", v, lo, hi));
-    return ok_status();
-  };
-  RAGFT_TRY_STATUS(range("timeout_ms", timeout_ms, 1, kOpenAiMaxTimeoutMs));
-  RAGFT_TRY_STATUS(range("retries", retries, 0, kOpenAiMaxRetries));
-  RAGFT_TRY_STATUS(range("backoff_ms", backoff_ms, 0, kOpenAiMaxBackoffMs));
-  return ok_status();
-}
+Status OpenAiChatOptions::validate() const { return validate_openai_endpoint(kWhat, to_config(), *this); }
 
 Result<OpenAiChatOptions> OpenAiChatOptions::parse(std::string_view config) {
-  if (config != kKind && !config.starts_with("openai:")) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "openai chat config \"{}\" must start with \"openai:\" (e.g. "
-                      "openai:url=http://127.0.0.1:8080/v1,model=NAME)",
-                      config);
-  }
-  RAGFT_TRY(auto items, config_items(config, kKind));
   OpenAiChatOptions o;
-  std::vector<std::string> given;
-  auto int_value = [&](const std::string& key, const std::string& value, int lo, int hi) -> Result<int> {
-    RAGFT_TRY(long long v, config_int("openai chat", key, value, lo, hi));
-    return static_cast<int>(v);
-  };
-  for (const auto& [key, value] : items) {
-    if (std::find(given.begin(), given.end(), key) != given.end()) return bad_option(config, key, "is given twice");
-    given.push_back(key);
-    if (key == "url") {
-      if (std::string why = openai_url_problem(value); !why.empty()) {
-        return bad_option(config, key, fmt::format("\"{}\" {}", value, why));
-      }
-      o.url = strip_trailing_slashes(value);
-    } else if (key == "model") {
-      o.model = value;
-    } else if (key == "timeout_ms") {
-      RAGFT_TRY(o.timeout_ms, int_value(key, value, 1, kOpenAiMaxTimeoutMs));
-    } else if (key == "retries") {
-      RAGFT_TRY(o.retries, int_value(key, value, 0, kOpenAiMaxRetries));
-    } else if (key == "backoff_ms") {
-      RAGFT_TRY(o.backoff_ms, int_value(key, value, 0, kOpenAiMaxBackoffMs));
-    } else if (key == "key_env") {
-      o.key_env = value;
-    } else {
-      return make_error(ErrorCode::kInvalidArgument,
-                        "openai chat config \"{}\": unknown key \"{}\" (known: url, model, timeout_ms, retries, "
-                        "backoff_ms, key_env)",
-                        config, key);
-    }
-  }
-  if (o.url.empty()) return bad_option(config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
-  if (o.model.empty()) return bad_option(config, "model", "is required");
-  RAGFT_TRY_STATUS(o.validate());
+  RAGFT_TRY_STATUS(parse_openai_config(kWhat, config, o, [](const std::string&, const std::string&) -> Result<bool> { return false; },
+                                       "url, model, timeout_ms, retries, backoff_ms, key_env"));
   return o;
 }
 
@@ -390,14 +330,7 @@ Result<std::unique_ptr<ChatModel>> make_openai_chat(const OpenAiChatOptions& opt
   OpenAiChatOptions o = options;
   o.url = strip_trailing_slashes(o.url);
   RAGFT_TRY_STATUS(o.validate());
-  OpenAiHttpOptions h;
-  h.label = "openai chat";
-  h.url = o.url;
-  h.timeout_ms = o.timeout_ms;
-  h.retries = o.retries;
-  h.backoff_ms = o.backoff_ms;
-  h.key_env = o.key_env;
-  RAGFT_TRY(std::unique_ptr<OpenAiHttp> http, OpenAiHttp::make(std::move(h)));
+  RAGFT_TRY(std::unique_ptr<OpenAiHttp> http, OpenAiHttp::make(o.http_options(std::string(kWhat))));
   return std::unique_ptr<ChatModel>(std::make_unique<OpenAiChat>(std::move(o), std::move(http)));
 }
 

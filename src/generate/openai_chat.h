@@ -40,20 +40,19 @@
 
 #include "core/result.h"
 #include "generate/chat.h"
+#include "http/openai_http.h"
 
 namespace ragft {
 
-struct OpenAiChatOptions {
-  // Base URL up to and including the API version, e.g. "http://127.0.0.1:8080/v1" (llama.cpp,
-  // vLLM), "http://127.0.0.1:11434/v1" (Ollama), "https://api.openai.com/v1"; rules as the
-  // embedder's (openai_embedder.h). Trailing '/' are dropped by parse().
-  std::string url;
-  std::string model;           // sent as "model"; required (no ',', '#' or whitespace)
-  int timeout_ms = 120000;     // connect, read and write timeouts (each), 1..600000
-  int retries = 3;             // retries after the first attempt, 0..20
-  int backoff_ms = 500;        // first retry wait (then doubled, at most 30 s), 0..60000
-  // Environment variable holding the API key ([A-Za-z_][A-Za-z0-9_]*, or empty: never send one).
-  std::string key_env = "OPENAI_API_KEY";
+// The endpoint (http/openai_http.h OpenAiEndpoint: url, model, timeout_ms, retries, backoff_ms,
+// key_env) with the chat client's defaults: a 120 s timeout (a long answer may take a while
+// before its first byte) and a 500 ms first backoff. url examples: "http://127.0.0.1:8080/v1"
+// (llama.cpp, vLLM), "http://127.0.0.1:11434/v1" (Ollama), "https://api.openai.com/v1".
+struct OpenAiChatOptions : OpenAiEndpoint {
+  OpenAiChatOptions() {
+    timeout_ms = 120000;
+    backoff_ms = 500;
+  }
 
   // "openai:url=U,model=M,timeout_ms=120000,retries=3,backoff_ms=500,key_env=E" (every key, in
   // this order); round-trips through parse(). Never holds the key itself.

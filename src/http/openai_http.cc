@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/config_string.h"
 #include "core/log.h"
 
 namespace ragft {
@@ -144,6 +145,97 @@ std::string openai_key_env_problem(std::string_view key_env) {
     }
   }
   return {};
+}
+
+std::string OpenAiEndpoint::endpoint_config() const {
+  return fmt::format("url={},model={},timeout_ms={},retries={},backoff_ms={},key_env={}", url, model, timeout_ms, retries,
+                     backoff_ms, key_env);
+}
+
+OpenAiHttpOptions OpenAiEndpoint::http_options(std::string label) const {
+  OpenAiHttpOptions h;
+  h.label = std::move(label);
+  h.url = url;
+  h.timeout_ms = timeout_ms;
+  h.retries = retries;
+  h.backoff_ms = backoff_ms;
+  h.key_env = key_env;
+  return h;
+}
+
+Error openai_config_error(std::string_view what, std::string_view config, std::string_view key, std::string_view why) {
+  return make_error(ErrorCode::kInvalidArgument, "{} config \"{}\": {} {}", what, config, key, why);
+}
+
+Result<int> openai_config_int(std::string_view what, std::string_view config, std::string_view key,
+                              std::string_view value, int lo, int hi) {
+  int v = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || v < lo || v > hi) {
+    return openai_config_error(what, config, key, fmt::format("=\"{}\" must be an integer in [{}, {}]", value, lo, hi));
+  }
+  return v;
+}
+
+Status validate_openai_endpoint(std::string_view what, std::string_view config, const OpenAiEndpoint& e) {
+  if (e.url.empty()) return openai_config_error(what, config, "url", "is required (e.g. url=http://127.0.0.1:8080/v1)");
+  if (std::string why = openai_url_problem(e.url); !why.empty()) {
+    return openai_config_error(what, config, "url", fmt::format("\"{}\" {}", e.url, why));
+  }
+  if (e.model.empty()) return openai_config_error(what, config, "model", "is required");
+  if (std::string why = openai_model_problem(e.model); !why.empty()) return openai_config_error(what, config, "model", why);
+  if (std::string why = openai_key_env_problem(e.key_env); !why.empty()) {
+    return openai_config_error(what, config, "key_env", why);
+  }
+  auto range = [&](std::string_view key, int v, int lo, int hi) -> Status {
+    if (v < lo || v > hi) return openai_config_error(what, config, key, fmt::format("={} must be in [{}, {}]", v, lo, hi));
+    return ok_status();
+  };
+  RAGFT_TRY_STATUS(range("timeout_ms", e.timeout_ms, 1, kOpenAiMaxTimeoutMs));
+  RAGFT_TRY_STATUS(range("retries", e.retries, 0, kOpenAiMaxRetries));
+  RAGFT_TRY_STATUS(range("backoff_ms", e.backoff_ms, 0, kOpenAiMaxBackoffMs));
+  return ok_status();
+}
+
+Status parse_openai_config(std::string_view what, std::string_view config, OpenAiEndpoint& e,
+                           const std::function<Result<bool>(const std::string& key, const std::string& value)>& own,
+                           std::string_view known_keys) {
+  if (config != "openai" && !config.starts_with("openai:")) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "{} config \"{}\" must start with \"openai:\" (e.g. openai:url=http://127.0.0.1:8080/v1,model=NAME)",
+                      what, config);
+  }
+  RAGFT_TRY(auto items, config_items(config, "openai"));
+  std::vector<std::string> given;
+  for (const auto& [key, value] : items) {
+    if (std::find(given.begin(), given.end(), key) != given.end()) {
+      return openai_config_error(what, config, key, "is given twice");
+    }
+    given.push_back(key);
+    if (key == "url") {
+      if (std::string why = openai_url_problem(value); !why.empty()) {
+        return openai_config_error(what, config, key, fmt::format("\"{}\" {}", value, why));
+      }
+      e.url = strip_trailing_slashes(value);
+    } else if (key == "model") {
+      e.model = value;
+    } else if (key == "timeout_ms") {
+      RAGFT_TRY(e.timeout_ms, openai_config_int(what, config, key, value, 1, kOpenAiMaxTimeoutMs));
+    } else if (key == "retries") {
+      RAGFT_TRY(e.retries, openai_config_int(what, config, key, value, 0, kOpenAiMaxRetries));
+    } else if (key == "backoff_ms") {
+      RAGFT_TRY(e.backoff_ms, openai_config_int(what, config, key, value, 0, kOpenAiMaxBackoffMs));
+    } else if (key == "key_env") {
+      e.key_env = value;
+    } else {
+      RAGFT_TRY(bool taken, own(key, value));
+      if (!taken) {
+        return make_error(ErrorCode::kInvalidArgument, "{} config \"{}\": unknown key \"{}\" (known: {})", what, config,
+                          key, known_keys);
+      }
+    }
+  }
+  return validate_openai_endpoint(what, config, e);
 }
 
 std::string strip_trailing_slashes(std::string url) {

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,43 @@ struct OpenAiHttpOptions {
   std::string key_env;            // variable holding the API key; empty: never send one
   std::size_t max_idle = 16;      // idle keep-alive connections kept for reuse
 };
+
+// The endpoint settings every OpenAI-compatible client's config string carries; the clients'
+// option structs (OpenAiChatOptions, OpenAiEmbedderOptions) derive from it and set their own
+// defaults for the timeouts.
+struct OpenAiEndpoint {
+  // Base URL up to and including the API version, e.g. "http://127.0.0.1:8080/v1" or
+  // "https://api.openai.com/v1" (openai_url_problem's rules). Trailing '/' are dropped.
+  std::string url;
+  std::string model;        // sent as "model"; required (openai_model_problem's rules)
+  int timeout_ms = 30000;   // connect, read and write timeouts (each), 1..600000
+  int retries = 3;          // retries after the first attempt, 0..20
+  int backoff_ms = 200;     // first retry wait (then doubled, at most 30 s), 0..60000
+  // Environment variable holding the API key ([A-Za-z_][A-Za-z0-9_]*, or empty: never send one).
+  std::string key_env = "OPENAI_API_KEY";
+
+  // "url=U,model=M,timeout_ms=T,retries=R,backoff_ms=B,key_env=E" as a client writes them.
+  std::string endpoint_config() const;
+  // The HTTP options for a client named `label`.
+  OpenAiHttpOptions http_options(std::string label) const;
+};
+
+// kInvalidArgument "<what> config \"<config>\": <key> <why>" (what: "openai chat", ...).
+Error openai_config_error(std::string_view what, std::string_view config, std::string_view key, std::string_view why);
+// An integer option value in [lo, hi], else openai_config_error naming the key and the range.
+Result<int> openai_config_int(std::string_view what, std::string_view config, std::string_view key,
+                              std::string_view value, int lo, int hi);
+
+// Parses "openai:key=value,..." (or just "openai") for the client `what`: the prefix, repeated
+// keys, the six endpoint keys into `e`; any other key goes to `own`, which returns false for a
+// key it does not know (-> an error listing `known_keys`). Then url and model are required and
+// the endpoint is validated. Every error is kInvalidArgument naming the key.
+Status parse_openai_config(std::string_view what, std::string_view config, OpenAiEndpoint& e,
+                           const std::function<Result<bool>(const std::string& key, const std::string& value)>& own,
+                           std::string_view known_keys);
+// The endpoint's checks for options built in code (`config`: their to_config(), for messages).
+Status validate_openai_endpoint(std::string_view what, std::string_view config, const OpenAiEndpoint& e);
+
 
 // Receives the body of a 2xx response while it arrives (post() with a sink). The messages of
 // its errors do not name the endpoint: post() prefixes "<label> <endpoint>: ".
