@@ -170,9 +170,9 @@ Status OpenAiEmbedderOptions::validate() const {
   const std::string config = to_config();
   RAGFT_TRY_STATUS(validate_openai_endpoint(kWhat, config, *this));
   if (batch < 1 || batch > kMaxBatch) {
-    return openai_config_error(kWhat, config, "batch", fmt::format("={} must be in [1, {}]", batch, kMaxBatch));
+    return openai_config_error(kWhat, config, "batch", fmt::format("must be in [1, {}], got {}", kMaxBatch, batch));
   }
-  if (dim < 0 || dim > kMaxDim) return openai_config_error(kWhat, config, "dim", fmt::format("={} must be in [0, {}]", dim, kMaxDim));
+  if (dim < 0 || dim > kMaxDim) return openai_config_error(kWhat, config, "dim", fmt::format("must be in [0, {}], got {}", kMaxDim, dim));
   return ok_status();
 }
 

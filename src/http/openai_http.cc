@@ -172,7 +172,7 @@ Result<int> openai_config_int(std::string_view what, std::string_view config, st
   int v = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (value.empty() || ec != std::errc() || ptr != value.data() + value.size() || v < lo || v > hi) {
-    return openai_config_error(what, config, key, fmt::format("=\"{}\" must be an integer in [{}, {}]", value, lo, hi));
+    return openai_config_error(what, config, key, fmt::format("must be an integer in [{}, {}], got \"{}\"", lo, hi, value));
   }
   return v;
 }
@@ -188,7 +188,7 @@ Status validate_openai_endpoint(std::string_view what, std::string_view config, 
     return openai_config_error(what, config, "key_env", why);
   }
   auto range = [&](std::string_view key, int v, int lo, int hi) -> Status {
-    if (v < lo || v > hi) return openai_config_error(what, config, key, fmt::format("={} must be in [{}, {}]", v, lo, hi));
+    if (v < lo || v > hi) return openai_config_error(what, config, key, fmt::format("must be in [{}, {}], got {}", lo, hi, v));
     return ok_status();
   };
   RAGFT_TRY_STATUS(range("timeout_ms", e.timeout_ms, 1, kOpenAiMaxTimeoutMs));
