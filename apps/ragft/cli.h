@@ -41,6 +41,7 @@ void register_profile(CLI::App& app, Globals& g, int& exit_code);  // cmd_profil
 void register_raft(CLI::App& app, Globals& g, int& exit_code);     // cmd_raft.cc: prompt, raft
 void register_generate(CLI::App& app, Globals& g, int& exit_code);  // cmd_generate.cc
 void register_serve(CLI::App& app, Globals& g, int& exit_code);    // cmd_serve.cc
+void register_key(CLI::App& app, Globals& g, int& exit_code);      // cmd_key.cc
 void register_train_classify(CLI::App* train, Globals& g, int& exit_code);  // cmd_classify.cc
 void register_eval_classify(CLI::App* eval, Globals& g, int& exit_code);    // cmd_classify.cc
 void register_train_extract(CLI::App* train, Globals& g, int& exit_code);   // cmd_extract.cc

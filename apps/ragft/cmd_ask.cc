@@ -6,6 +6,7 @@
 #include "generate/extractive.h"
 #include "generate/llm_answer.h"
 #include "generate/local_chat.h"
+#include "serve/search_api.h"
 
 namespace ragft::cli {
 
@@ -18,12 +19,6 @@ struct AskArgs {
   std::string prompt;  // prompt template file
   std::string llm_config = LlmAnswerOptions{}.to_config();
 };
-
-nlohmann::json issues_json(const CitationReport& r) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& i : r.issues) out.push_back({{"sentence", i.sentence}, {"n", i.n}, {"message", i.message}});
-  return out;
-}
 
 int run_ask(const Globals& g, const AskArgs& a) {
   auto options = ExtractiveOptions::parse(a.config);
@@ -55,18 +50,7 @@ int run_ask(const Globals& g, const AskArgs& a) {
     auto written = answer_with_llm(*opened->ws, *req, std::move(*hits), *model, *prompt, *llm_options);
     if (!written.ok()) return report(written.error());
     ans = std::move(written->answer);
-    nlohmann::json llm = {{"called", written->called_model},
-                          {"raw", written->raw},
-                          {"citations_read", written->citations.citations},
-                          {"citations_valid", written->citations.valid},
-                          {"issues", issues_json(written->citations)},
-                          {"generation_ms", written->generation_ms}};
-    if (written->usage) {
-      llm["usage"] = {{"prompt_tokens", written->usage->prompt_tokens},
-                      {"completion_tokens", written->usage->completion_tokens},
-                      {"total_tokens", written->usage->total_tokens}};
-    }
-    info["llm"] = std::move(llm);
+    info["llm"] = serve::llm_info_json(*written);
     if (!g.json) {
       for (const auto& i : written->citations.issues) fmt::print(stderr, "citation check: {}\n", i.message);
     }
@@ -76,17 +60,7 @@ int run_ask(const Globals& g, const AskArgs& a) {
     ans = std::move(*answer);
   }
   if (g.json) {
-    nlohmann::json sources = nlohmann::json::array();
-    for (const auto& c : ans.sources) {
-      sources.push_back({{"n", c.n}, {"doc_id", c.doc_ext_id}, {"title", c.title}, {"source", c.source},
-                         {"chunk_id", c.chunk_id}, {"char_start", c.char_start}, {"char_end", c.char_end},
-                         {"page", c.page}, {"quote", c.quote}});
-    }
-    nlohmann::json sentences = nlohmann::json::array();
-    for (const auto& s : ans.sentences) sentences.push_back({{"text", s.text}, {"citations", s.citations}});
-    nlohmann::json out = {{"question", ans.question}, {"answer", ans.text()},   {"abstained", ans.abstained},
-                          {"confidence", ans.confidence}, {"sentences", sentences}, {"sources", sources},
-                          {"generator", ans.generator}};
+    nlohmann::json out = serve::answer_json(ans);
     if (info.contains("reranker")) out["reranker"] = info["reranker"];
     if (info.contains("llm")) out["llm"] = info["llm"];
     fmt::print("{}\n", out.dump());

@@ -3,6 +3,7 @@
 
 #include "apps/ragft/cli.h"
 #include "retrieve/searcher.h"
+#include "serve/search_api.h"
 
 namespace ragft::cli {
 
@@ -91,15 +92,6 @@ Result<SearchRequest> make_request(const std::string& query, std::size_t k, cons
   return r;
 }
 
-nlohmann::json hit_json(const SearchHit& h) {
-  nlohmann::json hl = nlohmann::json::array();
-  for (const auto& x : h.highlights) hl.push_back({x.char_start, x.char_end});
-  return {{"rank", h.rank},          {"score", h.score},         {"doc_id", h.ext_id},
-          {"title", h.title},        {"source", h.source},       {"chunk_id", h.chunk_id},
-          {"char_start", h.char_start}, {"char_end", h.char_end}, {"page", h.page},
-          {"snippet", h.snippet},    {"highlights", hl}};
-}
-
 namespace {
 struct SearchArgs {
   std::string query;
@@ -120,7 +112,7 @@ int run_search(const Globals& g, const SearchArgs& a) {
   if (g.json) {
     if (req->mode != SearchMode::kBm25) out["dense"] = ws->dense()->config();
     if (req->mode == SearchMode::kHybrid) out["fusion"] = req->fusion.to_config();
-    for (const auto& h : *hits) out["hits"].push_back(hit_json(h));
+    for (const auto& h : *hits) out["hits"].push_back(serve::search_hit_json(h));
     fmt::print("{}\n", out.dump());
     return 0;
   }

@@ -10,6 +10,7 @@
 
 #include "apps/ragft/cli.h"
 #include "generate/local_chat.h"
+#include "serve/api_keys.h"
 #include "serve/server.h"
 #include "train/embedders.h"
 
@@ -26,7 +27,34 @@ struct ServeArgs {
   std::string tenant = "default";
   std::string principal;
   std::size_t max_body = serve::ServeOptions{}.max_body_bytes;
+  bool require_key = false;
 };
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// API keys are on when the workspace has ever had one (a revoked last key does not open the
+// server up again) or when --require-key asks for them.
+Result<std::shared_ptr<const serve::Authenticator>> key_authenticator(const std::filesystem::path& data,
+                                                                      bool have_workspace, bool require_key) {
+  if (!have_workspace) {
+    if (require_key) {
+      return make_error(ErrorCode::kNotFound, "--require-key: API keys live in the workspace's store, and {} has none",
+                        data.string());
+    }
+    return std::shared_ptr<const serve::Authenticator>();
+  }
+  RAGFT_TRY(Store store, Store::open(data / "store.db"));
+  RAGFT_TRY(std::vector<ApiKeyRecord> keys, store.list_api_keys());
+  if (keys.empty() && !require_key) return std::shared_ptr<const serve::Authenticator>();
+  RAGFT_TRY(std::unique_ptr<serve::ApiKeyAuthenticator> auth, serve::ApiKeyAuthenticator::open(data / "store.db"));
+  if (auth->valid_keys() == 0) {
+    fmt::print(stderr, "note: API keys are required and none is valid yet: every request but /health gets 401 until "
+                       "`ragft key create` makes one\n");
+  }
+  return std::shared_ptr<const serve::Authenticator>(std::move(auth));
+}
 
 int run_serve(const Globals& g, ServeArgs a) {
   serve::ServeComponents c;
@@ -93,6 +121,18 @@ int run_serve(const Globals& g, ServeArgs a) {
     }
   }
   if (!c.chat) fmt::print(stderr, "note: no --llm: /v1/chat/completions will be refused\n");
+  auto auth = key_authenticator(data, c.workspaces != nullptr, a.require_key);
+  if (!auth.ok()) return report(auth.error());
+  c.authenticator = std::move(*auth);
+  if (c.authenticator) {
+    fmt::print(stderr, "ragft serve: API keys required (Authorization: Bearer rk_...); each request runs as its key's "
+                       "tenant and principal{}\n",
+               a.principal.empty() && a.tenant == "default" ? "" : " (--tenant/--as are not used)");
+  } else if (!is_loopback(a.options.host)) {
+    fmt::print(stderr, "warning: listening on {} without API keys: anyone who can reach it reads tenant {} as {}; "
+                       "make keys with `ragft key create` or pass --require-key\n",
+               a.options.host, c.identity.tenant, c.identity.principal.value_or("its owner"));
+  }
 
   // SIGINT and SIGTERM are taken by sigwait below, on this thread; every thread the server
   // starts inherits the blocked mask.
@@ -126,7 +166,8 @@ int run_serve(const Globals& g, ServeArgs a) {
 void register_serve(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "OpenAI-compatible HTTP server: /v1/chat/completions (plain or RAG), /v1/embeddings, /v1/models, /health");
+      "serve", "OpenAI-compatible HTTP server: /v1/chat/completions (plain or RAG), /v1/embeddings, /v1/search, /v1/ask, "
+      "/v1/models, /health");
   cmd->add_option("--host", a->options.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", a->options.port, "Port (0: a free one, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--llm", a->llm,
@@ -141,6 +182,8 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--tenant", a->tenant, "Tenant every request retrieves from")->capture_default_str();
   cmd->add_option("--as", a->principal, "Principal every request retrieves as (default: the workspace owner)");
+  cmd->add_flag("--require-key", a->require_key,
+                "Require an API key on every request but /health (on anyway once the workspace has a key: `ragft key`)");
   cmd->add_option("--prompt", a->prompt, "Prompt template file for RAG answers (default: `ragft prompt`)");
   cmd->add_option("--llm-config", a->llm_config, "RAG answer options (chunks is the default ragft.k)")
       ->capture_default_str();

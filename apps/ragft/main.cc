@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   ragft::cli::register_raft(app, g, exit_code);
   ragft::cli::register_generate(app, g, exit_code);
   ragft::cli::register_serve(app, g, exit_code);
+  ragft::cli::register_key(app, g, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

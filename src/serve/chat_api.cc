@@ -150,7 +150,7 @@ std::optional<ApiError> read_rag(const json& v, const ServeLimits& limits, std::
     } else if (key == "tenant" || key == "principal") {
       return bad_request(param,
                          fmt::format("{}: a request cannot choose whom it runs as; the identity comes from the "
-                                     "server (its --tenant/--as, later its API keys)",
+                                     "server (its API key, or its --tenant/--as)",
                                      param),
                          "not_allowed");
     } else {

@@ -21,5 +21,7 @@ Reply handle_health(const ServeContext& ctx, const RequestContext& req);
 Reply handle_models(const ServeContext& ctx, const RequestContext& req);
 Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req);
 Reply handle_embeddings(const ServeContext& ctx, const RequestContext& req);
+Reply handle_search(const ServeContext& ctx, const RequestContext& req);  // search_api.h
+Reply handle_ask(const ServeContext& ctx, const RequestContext& req);     // search_api.h
 
 }  // namespace ragft::serve

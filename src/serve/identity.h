@@ -6,10 +6,10 @@
 // or widen its identity: the ragft request extension has no tenant or principal field
 // (chat_api.h rejects them).
 //
-// Today the server has no API keys: without an Authenticator every request runs as the server's
-// default identity, which `ragft serve` takes from --tenant/--as exactly as `ragft search` and
-// `ragft ask` do (tenant "default", no principal: the workspace's owner). API keys mapping to a
-// tenant, a principal and groups plug in as an Authenticator.
+// Without an Authenticator every request runs as the server's default identity, which `ragft
+// serve` takes from --tenant/--as exactly as `ragft search` and `ragft ask` do (tenant "default",
+// no principal: the workspace's owner). With API keys (api_keys.h) each request runs as its key's
+// tenant and principal; the principal's groups are read from the store at each search.
 #pragma once
 
 #include <optional>
@@ -25,6 +25,8 @@ struct Identity {
   // Otherwise a principal of the store's principals table, resolved at each search (unknown ->
   // the request fails with 404).
   std::optional<std::string> principal;
+  // An admin key (api_keys.h). Carried for the admin routes to come; it widens no retrieval.
+  bool admin = false;
 };
 
 // What an Authenticator may look at: the request line and the headers it needs (the server

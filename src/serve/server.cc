@@ -21,14 +21,17 @@ struct Route {
   const char* method;
   const char* path;
   Reply (*handler)(const ServeContext&, const RequestContext&);
+  bool authenticated = true;  // false: runs as the default identity without asking the Authenticator
 };
 
 // Every route of the server, in one place.
 constexpr Route kRoutes[] = {
-    {"GET", "/health", &handle_health},
+    {"GET", "/health", &handle_health, false},
     {"GET", "/v1/models", &handle_models},
     {"POST", "/v1/chat/completions", &handle_chat_completions},
     {"POST", "/v1/embeddings", &handle_embeddings},
+    {"POST", "/v1/search", &handle_search},
+    {"POST", "/v1/ask", &handle_ask},
 };
 
 void write_reply(Reply reply, httplib::Response& res) {
@@ -86,7 +89,7 @@ struct Server::Impl {
   Reply run(const Route& route, const httplib::Request& req) const {
     const RequestMeta meta = meta_of(req);
     Identity identity = ctx.components.identity;
-    if (ctx.components.authenticator) {
+    if (ctx.components.authenticator && route.authenticated) {
       auto who = ctx.components.authenticator->authenticate(meta);
       if (!who.ok()) {
         const ErrorCode code = who.error().code;
@@ -125,7 +128,7 @@ struct Server::Impl {
       switch (res.status) {
         case 404:
           e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
-                                  "POST /v1/embeddings)",
+                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask)",
                                   req.method, req.path);
           e.code = "unknown_route";
           break;

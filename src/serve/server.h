@@ -4,10 +4,14 @@
 //   GET  /v1/models              the chat model and the embedder, as OpenAI lists models
 //   POST /v1/chat/completions    chat_api.h (plain, streamed, or RAG with the ragft extension)
 //   POST /v1/embeddings          embeddings_api.h
+//   POST /v1/search              search_api.h: ranked chunks as the request's identity
+//   POST /v1/ask                 search_api.h: an answer with checked citations (as `ragft ask`)
 //
 // Every non-2xx answer is an OpenAI error object (api_error.h), including unknown routes (404),
 // bodies over max_body_bytes (413) and exceptions (500). Each request is resolved to an Identity
-// first (identity.h): the Authenticator's, or ServeComponents::identity for every request.
+// first (identity.h): the Authenticator's, or ServeComponents::identity for every request. GET
+// /health is the one route that is not authenticated (it runs as ServeComponents::identity and
+// reads nothing of a workspace).
 //
 // Threads: `threads` request threads serve connections (HTTP/1.1 keep-alive; a connection holds
 // its thread while open, idle ones for at most keep_alive_timeout_s). A streamed chat
@@ -27,6 +31,7 @@
 #include "core/result.h"
 #include "embed/embedder.h"
 #include "generate/chat.h"
+#include "generate/extractive.h"
 #include "generate/llm_answer.h"
 #include "generate/prompt.h"
 #include "serve/identity.h"
@@ -57,7 +62,9 @@ struct ServeComponents {
   std::shared_ptr<WorkspacePool> workspaces; // null: RAG requests answer 400 (no workspace)
   PromptTemplate prompt = PromptTemplate::default_template();  // for RAG answers
   LlmAnswerOptions answer;                   // RAG answers; chunks is the default ragft.k
-  std::shared_ptr<const Authenticator> authenticator;  // null: every request runs as `identity`
+  ExtractiveOptions extractive;              // /v1/ask without llm; chunks is its default k
+  // null: every request runs as `identity`. Else it resolves every request but GET /health.
+  std::shared_ptr<const Authenticator> authenticator;
   Identity identity;
 };
 

@@ -39,7 +39,8 @@ Status exec_script(sqlite3* db, const char* sql) {
 // "RAGF" in PRAGMA application_id; schema version in PRAGMA user_version.
 constexpr std::int32_t kApplicationId = 0x52414746;
 // 1: documents, chunks, changelog, principals. 2: + the embedding cache (kSchemaV2).
-constexpr std::int32_t kSchemaVersion = 2;
+// 3: + API keys (kSchemaV3).
+constexpr std::int32_t kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 10'000;
 
 constexpr const char* kSchema = R"sql(
@@ -100,6 +101,26 @@ CREATE TABLE embeddings(
   vector BLOB NOT NULL,
   PRIMARY KEY(model, text_hash)) WITHOUT ROWID;
 )sql";
+
+// Added in version 3: the server's API keys, as salted hashes (serve/api_keys.h). `lookup` is
+// the key's public lookup prefix, never its secret part.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE api_keys(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  principal TEXT,
+  admin INTEGER NOT NULL,
+  lookup TEXT NOT NULL UNIQUE,
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  created_unix_ms INTEGER NOT NULL,
+  revoked_unix_ms INTEGER);
+)sql";
+
+// The scripts that take a store from version i + 1 to i + 2 (index 0: 1 -> 2).
+constexpr const char* kUpgrades[] = {kSchemaV2, kSchemaV3};
+static_assert(std::size(kUpgrades) == kSchemaVersion - 1);
 
 constexpr const char* kDocumentColumns =
     "id, ext_id, tenant, source, format, title, text, metadata_json, content_hash, acl_json, "
@@ -260,7 +281,7 @@ Result<Store> Store::open(const std::filesystem::path& path) {
     auto app_id2 = read_int("PRAGMA application_id");
     if (!app_id2.ok()) return open_error(app_id2.take_error());
     if (*app_id2 == 0) {
-      for (const char* sql : {kSchema, kSchemaV2}) {
+      for (const char* sql : {kSchema, kSchemaV2, kSchemaV3}) {
         Status s = exec_script(store.db_, sql);
         if (!s.ok()) return open_error(in_context(s.take_error(), "create schema"));
       }
@@ -277,20 +298,21 @@ Result<Store> Store::open(const std::filesystem::path& path) {
 
   auto version = read_int("PRAGMA user_version");
   if (!version.ok()) return open_error(version.take_error());
-  if (*version == 1) {
-    // Upgrade in place: version 2 only adds tables. Another process may be upgrading too.
+  while (*version >= 1 && *version < kSchemaVersion) {
+    // Upgrade in place, one version at a time: each step only adds tables. Another process may
+    // be upgrading too: re-read the version under the write lock.
+    const std::int64_t from = *version;
     auto txn = Transaction::begin_immediate(stmts);
     if (!txn.ok()) return open_error(txn.take_error());
     version = read_int("PRAGMA user_version");
     if (!version.ok()) return open_error(version.take_error());
-    if (*version == 1) {
-      Status s = exec_script(store.db_, kSchemaV2);
-      if (s.ok()) s = exec_script(store.db_, "PRAGMA user_version=2");
-      if (s.ok()) s = txn->commit();
-      if (!s.ok()) return open_error(in_context(s.take_error(), "upgrade schema 1 -> 2"));
-      log::info("store={} event=schema_upgraded from=1 to=2", p);
-      version = 2;
-    }
+    if (*version != from) continue;  // upgraded meanwhile; the transaction rolls back
+    Status s = exec_script(store.db_, kUpgrades[from - 1]);
+    if (s.ok()) s = exec_script(store.db_, fmt::format("PRAGMA user_version={}", from + 1).c_str());
+    if (s.ok()) s = txn->commit();
+    if (!s.ok()) return open_error(in_context(s.take_error(), fmt::format("upgrade schema {} -> {}", from, from + 1)));
+    log::info("store={} event=schema_upgraded from={} to={}", p, from, from + 1);
+    version = from + 1;
   }
   if (*version > kSchemaVersion) {
     return open_error(make_error(ErrorCode::kUnsupported,
@@ -657,6 +679,79 @@ Result<std::optional<Principal>> Store::get_principal(const std::string& tenant,
   if (!r.ok()) {
     return fail(r.take_error(), fmt::format("get principal \"{}\" (tenant \"{}\")", name, tenant));
   }
+  return r;
+}
+
+Result<std::int64_t> Store::add_api_key(const ApiKeyRecord& key) {
+  const std::string ctx = fmt::format("add API key \"{}\" (tenant \"{}\")", key.name, key.tenant);
+  if (key.tenant.empty() || key.lookup.empty() || key.salt.empty() || key.hash.empty()) {
+    return fail(make_error(ErrorCode::kInvalidArgument, "tenant, lookup, salt and hash must be non-empty"), ctx);
+  }
+  if (key.principal && key.principal->empty()) {
+    return fail(make_error(ErrorCode::kInvalidArgument, "principal must be non-empty when given"), ctx);
+  }
+  auto body = [&]() -> Result<std::int64_t> {
+    RAGFT_TRY(Query exists, stmts_->query("SELECT 1 FROM api_keys WHERE lookup = ?1"));
+    exists.bind_text(1, key.lookup);
+    RAGFT_TRY(bool taken, exists.step());
+    if (taken) return make_error(ErrorCode::kInvalidArgument, "an API key with this lookup prefix exists already");
+    RAGFT_TRY(Query q, stmts_->query(
+                           "INSERT INTO api_keys(name, tenant, principal, admin, lookup, salt, hash, "
+                           "created_unix_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    q.bind_text(1, key.name).bind_text(2, key.tenant).bind_int(4, key.admin ? 1 : 0);
+    if (key.principal) {
+      q.bind_text(3, *key.principal);
+    } else {
+      q.bind_null(3);
+    }
+    q.bind_text(5, key.lookup).bind_text(6, key.salt).bind_text(7, key.hash).bind_int(8, now_unix_ms());
+    RAGFT_TRY_STATUS(q.run());
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), ctx);
+  return r;
+}
+
+Result<std::vector<ApiKeyRecord>> Store::list_api_keys() {
+  auto body = [&]() -> Result<std::vector<ApiKeyRecord>> {
+    RAGFT_TRY(Query q, stmts_->query(
+                           "SELECT id, name, tenant, principal, admin, lookup, salt, hash, created_unix_ms, "
+                           "revoked_unix_ms FROM api_keys ORDER BY id"));
+    std::vector<ApiKeyRecord> out;
+    while (true) {
+      RAGFT_TRY(bool row, q.step());
+      if (!row) break;
+      ApiKeyRecord k;
+      k.id = q.col_int(0);
+      k.name = q.col_text(1);
+      k.tenant = q.col_text(2);
+      if (!q.col_null(3)) k.principal = q.col_text(3);
+      k.admin = q.col_int(4) != 0;
+      k.lookup = q.col_text(5);
+      k.salt = q.col_text(6);
+      k.hash = q.col_text(7);
+      k.created_unix_ms = q.col_int(8);
+      k.revoked_unix_ms = q.col_opt_int(9);
+      out.push_back(std::move(k));
+    }
+    return out;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), "list API keys");
+  return r;
+}
+
+Result<bool> Store::revoke_api_key(std::int64_t id) {
+  auto body = [&]() -> Result<bool> {
+    RAGFT_TRY(Query q, stmts_->query(
+                           "UPDATE api_keys SET revoked_unix_ms = ?2 WHERE id = ?1 AND revoked_unix_ms IS NULL"));
+    q.bind_int(1, id).bind_int(2, now_unix_ms());
+    RAGFT_TRY_STATUS(q.run());
+    return sqlite3_changes(db_) > 0;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), fmt::format("revoke API key {}", id));
   return r;
 }
 

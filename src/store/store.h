@@ -113,6 +113,21 @@ struct Principal {
   std::vector<std::string> groups;
 };
 
+// An API key of the server (serve/api_keys.h makes and checks them), as stored: never the key
+// itself, only its public lookup prefix and a salted hash. The store treats lookup, salt and
+// hash as opaque strings.
+struct ApiKeyRecord {
+  std::int64_t id = 0;     // assigned by add_api_key, ascending
+  std::string name;        // a label for people ("" allowed)
+  std::string tenant = "default";
+  std::optional<std::string> principal;  // nullopt: the tenant's owner (every document)
+  bool admin = false;
+  std::string lookup;      // unique among all keys, revoked ones included
+  std::string salt, hash;
+  std::int64_t created_unix_ms = 0;            // set by add_api_key
+  std::optional<std::int64_t> revoked_unix_ms; // set by revoke_api_key
+};
+
 struct StoreStats {
   std::int64_t documents = 0, chunks = 0, near_duplicate_chunks = 0;
   Seq last_seq = 0;
@@ -184,6 +199,14 @@ class Store {
   // Inserts or replaces (tenant, name). Groups are stored sorted and deduplicated.
   Status put_principal(const Principal& p);
   Result<std::optional<Principal>> get_principal(const std::string& tenant, const std::string& name);
+
+  // API keys. add_api_key: empty tenant, lookup, salt or hash -> kInvalidArgument; a lookup
+  // already stored -> kInvalidArgument. Returns the new id. list_api_keys: every key, revoked
+  // ones included, ascending id. revoke_api_key: true when it revoked a key now; false for an
+  // unknown id or one revoked already (nothing changes). Durable when they return ok.
+  Result<std::int64_t> add_api_key(const ApiKeyRecord& key);
+  Result<std::vector<ApiKeyRecord>> list_api_keys();
+  Result<bool> revoke_api_key(std::int64_t id);
 
   // The embedding cache: vectors keyed by (model id, hash of the embedded text), so unchanged
   // chunks are never embedded twice and a different model id never reuses a vector.

@@ -83,5 +83,93 @@ TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   std::filesystem::remove_all(root);
 }
 
+
+// ragft key create/list/revoke, then `ragft serve` over a workspace with keys: no key or a
+// revoked one -> 401, a valid key searches as its principal.
+TEST(CliServeTest, KeysGateTheServerAndSearchRunsAsTheKeysPrincipal) {
+  const auto root = make_temp_dir("ragft_cli_keys_");
+  write_file(root / "docs" / "bees.txt", "Honey bees communicate the location of flowers with a waggle dance.\n");
+  write_file(root / "hr" / "bees-hr.txt", "Honey bees stung a staff member in the office garden.\n");
+  const std::string data = (root / "ws").string();
+  const std::string d = "--data " + quote(data) + " ";
+  ASSERT_EQ(run_ragft(d + "index " + quote((root / "docs").string())).exit_code, 0);
+  ASSERT_EQ(run_ragft(d + "index --acl hr " + quote((root / "hr").string())).exit_code, 0);
+  ASSERT_EQ(run_ragft(d + "principal add alice --groups staff").exit_code, 0);
+  EXPECT_NE(run_ragft(d + "key create --principal nobody").exit_code, 0) << "an unknown principal is refused";
+  auto made = run_ragft(d + "--json key create --principal alice --name laptop");
+  ASSERT_EQ(made.exit_code, 0);
+  const auto alice = nlohmann::json::parse(made.out);
+  const std::string key = alice["key"];
+  EXPECT_TRUE(key.starts_with("rk_"));
+  auto owner = run_ragft(d + "key create --admin");  // plain: the key alone on stdout
+  ASSERT_EQ(owner.exit_code, 0);
+  const std::string owner_key = owner.out.substr(0, owner.out.find('\n'));
+  EXPECT_EQ(owner_key.size(), 67u);
+  auto listed = run_ragft(d + "--json key list");
+  ASSERT_EQ(listed.exit_code, 0);
+  EXPECT_EQ(listed.out.find(key.substr(3, 16)), std::string::npos) << "list shows no key material: " << listed.out;
+  EXPECT_EQ(listed.out.find(owner_key.substr(3, 16)), std::string::npos);
+  const auto keys = nlohmann::json::parse(listed.out);
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0]["principal"], "alice");
+  EXPECT_EQ(keys[0]["name"], "laptop");
+  EXPECT_FALSE(keys[0]["admin"].get<bool>());
+  EXPECT_TRUE(keys[1]["admin"].get<bool>());
+  EXPECT_TRUE(keys[1]["principal"].is_null());
+  EXPECT_NE(run_ragft(d + "key revoke 99").exit_code, 0);
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string bin = testing::ragft_binary().string();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDERR_FILENO);
+    ::close(fds[0]);
+    ::execl(bin.c_str(), bin.c_str(), "--data", data.c_str(), "--json", "serve", "--port", "0",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string line;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+  ::close(fds[0]);
+  ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
+  const int port = nlohmann::json::parse(line)["port"].get<int>();
+  httplib::Client client("127.0.0.1", port);
+  const std::string body = R"({"query": "honey bees", "k": 10})";
+  auto anonymous = client.Post("/v1/search", body, "application/json");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  auto as_alice = client.Post("/v1/search", {{"Authorization", "Bearer " + key}}, body, "application/json");
+  ASSERT_TRUE(as_alice);
+  ASSERT_EQ(as_alice->status, 200) << as_alice->body;
+  const auto hits = nlohmann::json::parse(as_alice->body)["hits"];
+  ASSERT_EQ(hits.size(), 1u) << hits;
+  EXPECT_NE(hits[0]["doc_id"].get<std::string>().find("bees.txt"), std::string::npos) << hits;
+  auto as_owner = client.Post("/v1/search", {{"Authorization", "Bearer " + owner_key}}, body, "application/json");
+  ASSERT_TRUE(as_owner);
+  EXPECT_EQ(nlohmann::json::parse(as_owner->body)["hits"].size(), 2u) << as_owner->body;
+  // Revoked while the server runs: refused within its one-second refresh.
+  ASSERT_EQ(run_ragft(d + "key revoke " + std::to_string(alice["id"].get<int>())).exit_code, 0);
+  int status_after = 0;
+  for (int i = 0; i < 50 && status_after != 401; ++i) {
+    auto r = client.Post("/v1/search", {{"Authorization", "Bearer " + key}}, body, "application/json");
+    ASSERT_TRUE(r);
+    status_after = r->status;
+    if (status_after != 401) ::usleep(100 * 1000);
+  }
+  EXPECT_EQ(status_after, 401);
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace ragft

@@ -102,7 +102,7 @@ TEST_F(StoreTest, CreatesSchemaAndReopens) {
     EXPECT_EQ(s.path(), db_path());
   }
   EXPECT_EQ(raw_sql(db_path(), "PRAGMA application_id"), std::to_string(0x52414746));
-  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "3");
   EXPECT_EQ(raw_sql(db_path(), "PRAGMA journal_mode"), "wal");
   Store s = open_store();
   auto d = s.find("default", "a");
@@ -161,7 +161,7 @@ TEST_F(StoreTest, ForeignSqliteDatabaseIsCorrupt) {
 
 TEST_F(StoreTest, NewerSchemaVersionIsUnsupported) {
   { Store s = open_store(); }
-  raw_sql(db_path(), "PRAGMA user_version=3");
+  raw_sql(db_path(), "PRAGMA user_version=4");
   auto s = Store::open(db_path());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
@@ -175,14 +175,84 @@ TEST_F(StoreTest, VersionOneStoreIsUpgradedInPlace) {
   // What a version 1 store looks like: no embedding tables.
   raw_sql(db_path(), "DROP TABLE embeddings");
   raw_sql(db_path(), "DROP TABLE embedding_models");
+  raw_sql(db_path(), "DROP TABLE api_keys");
   raw_sql(db_path(), "PRAGMA user_version=1");
   Store s = open_store();
-  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "3");
   auto d = s.find("default", "a");
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(d->has_value());
   std::vector<float> v = {1, 2};
   EXPECT_TRUE(s.put_embeddings("m", 2, {"h"}, v.data()).ok());
+  EXPECT_TRUE(s.list_api_keys().ok());
+}
+
+TEST_F(StoreTest, VersionTwoStoreGetsTheApiKeyTable) {
+  { Store s = open_store(); }
+  raw_sql(db_path(), "DROP TABLE api_keys");
+  raw_sql(db_path(), "PRAGMA user_version=2");
+  Store s = open_store();
+  EXPECT_EQ(raw_sql(db_path(), "PRAGMA user_version"), "3");
+  auto listed = s.list_api_keys();
+  ASSERT_TRUE(listed.ok()) << listed.error().to_string();
+  EXPECT_TRUE(listed->empty());
+}
+
+TEST_F(StoreTest, ApiKeysAddListRevoke) {
+  Store s = open_store();
+  ApiKeyRecord k;
+  k.name = "ci";
+  k.tenant = "acme";
+  k.principal = "bob";
+  k.admin = true;
+  k.lookup = "0123456789abcdef";
+  k.salt = "00ff";
+  k.hash = "abcd";
+  auto id = s.add_api_key(k);
+  ASSERT_TRUE(id.ok()) << id.error().to_string();
+  k.lookup = "fedcba9876543210";
+  k.principal.reset();
+  k.admin = false;
+  auto id2 = s.add_api_key(k);
+  ASSERT_TRUE(id2.ok());
+  EXPECT_GT(*id2, *id);
+  // The same lookup twice is refused (the store keeps it unique).
+  EXPECT_FALSE(s.add_api_key(k).ok());
+  k.tenant = "";
+  auto empty = s.add_api_key(k);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
+
+  auto listed = s.list_api_keys();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  const ApiKeyRecord& a = (*listed)[0];
+  EXPECT_EQ(a.id, *id);
+  EXPECT_EQ(a.name, "ci");
+  EXPECT_EQ(a.tenant, "acme");
+  EXPECT_EQ(a.principal, std::optional<std::string>("bob"));
+  EXPECT_TRUE(a.admin);
+  EXPECT_EQ(a.lookup, "0123456789abcdef");
+  EXPECT_EQ(a.salt, "00ff");
+  EXPECT_EQ(a.hash, "abcd");
+  EXPECT_GT(a.created_unix_ms, 0);
+  EXPECT_FALSE(a.revoked_unix_ms.has_value());
+  EXPECT_FALSE((*listed)[1].principal.has_value());
+  EXPECT_FALSE((*listed)[1].admin);
+
+  auto revoked = s.revoke_api_key(*id);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(*revoked);
+  auto again = s.revoke_api_key(*id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);  // already revoked: nothing changed
+  auto unknown = s.revoke_api_key(9999);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(*unknown);
+  listed = s.list_api_keys();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE((*listed)[0].revoked_unix_ms.has_value());
+  EXPECT_FALSE((*listed)[1].revoked_unix_ms.has_value());
 }
 
 TEST_F(StoreTest, EmbeddingCacheIsKeyedByModelAndTextHash) {

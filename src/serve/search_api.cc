@@ -1,0 +1,144 @@
+#include "serve/search_api.h"
+
+#include <cstdint>
+
+#include <fmt/format.h>
+
+namespace ragft::serve {
+
+namespace {
+
+using nlohmann::json;
+
+ApiError wrong_type(const std::string& param, std::string_view expected) {
+  return bad_request(param, fmt::format("{} must be {}", param, expected), "invalid_type");
+}
+
+ParsedRetrieval parse(std::string_view body, const ServeLimits& limits, bool ask) {
+  ParsedRetrieval out;
+  auto fail = [&](ApiError e) {
+    out.error = std::move(e);
+    return out;
+  };
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return fail(bad_request("", "the request body is not valid JSON", "invalid_json"));
+  if (!j.is_object()) return fail(bad_request("", "the request body must be a JSON object", "invalid_type"));
+  const char* text_field = ask ? "question" : "query";
+  const char* known = ask ? "question, k, mode, filter, llm" : "query, k, mode, filter";
+  RetrievalApiRequest r;
+  bool has_text = false;
+  for (const auto& [key, value] : j.items()) {
+    if (key == text_field) {
+      if (!value.is_string()) return fail(wrong_type(key, "a string"));
+      r.query = value.get<std::string>();
+      has_text = true;
+    } else if (key == "k") {
+      if (value.is_null()) continue;
+      std::int64_t k = 0;
+      if (value.is_number_unsigned()) {
+        const auto u = value.get<std::uint64_t>();
+        k = u > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(u);
+      } else if (value.is_number_integer()) {
+        k = value.get<std::int64_t>();
+      } else if (value.is_number_float() && value.get<double>() == static_cast<double>(static_cast<std::int64_t>(value.get<double>()))) {
+        k = static_cast<std::int64_t>(value.get<double>());
+      } else {
+        return fail(wrong_type("k", "an integer"));
+      }
+      if (k < 1 || k > static_cast<std::int64_t>(limits.max_k)) {
+        return fail(bad_request("k", fmt::format("k={} must be in [1, {}]", k, limits.max_k), "out_of_range"));
+      }
+      r.k = static_cast<std::size_t>(k);
+    } else if (key == "mode") {
+      if (value.is_null()) continue;
+      if (!value.is_string()) return fail(wrong_type("mode", "a string"));
+      auto mode = parse_search_mode(value.get<std::string>());
+      if (!mode.ok()) return fail(bad_request("mode", fmt::format("mode: {}", mode.error().message)));
+      r.mode = *mode;
+    } else if (key == "filter") {
+      if (value.is_null()) continue;
+      if (!value.is_object()) return fail(wrong_type("filter", "an object of string values"));
+      for (const auto& [fk, fv] : value.items()) {
+        if (!fv.is_string()) return fail(wrong_type("filter." + fk, "a string"));
+        r.filter.emplace_back(fk, fv.get<std::string>());
+      }
+    } else if (ask && key == "llm") {
+      if (!value.is_boolean()) return fail(wrong_type("llm", "a boolean"));
+      r.llm = value.get<bool>();
+    } else if (key == "tenant" || key == "principal" || key == "as" || key == "groups") {
+      return fail(bad_request(key,
+                              fmt::format("{}: a request cannot choose whom it runs as; the identity comes from the "
+                                          "server (its API key, or its --tenant/--as)",
+                                          key),
+                              "not_allowed"));
+    } else {
+      return fail(bad_request(key, fmt::format("unknown field {} (known: {})", key, known), "unknown_field"));
+    }
+  }
+  if (!has_text) return fail(bad_request(text_field, fmt::format("{} is required", text_field), "missing_field"));
+  if (r.query.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return fail(bad_request(text_field, fmt::format("{} is empty", text_field)));
+  }
+  if (r.query.size() > limits.max_input_bytes) {
+    return fail(bad_request(text_field,
+                            fmt::format("{} holds {} bytes, over the server's limit of {}", text_field, r.query.size(),
+                                        limits.max_input_bytes),
+                            "limit_exceeded"));
+  }
+  out.request = std::move(r);
+  return out;
+}
+
+}  // namespace
+
+ParsedRetrieval parse_search_request(std::string_view body, const ServeLimits& limits) {
+  return parse(body, limits, /*ask=*/false);
+}
+
+ParsedRetrieval parse_ask_request(std::string_view body, const ServeLimits& limits) {
+  return parse(body, limits, /*ask=*/true);
+}
+
+json search_hit_json(const SearchHit& h) {
+  json hl = json::array();
+  for (const auto& x : h.highlights) hl.push_back({x.char_start, x.char_end});
+  return {{"rank", h.rank},          {"score", h.score},         {"doc_id", h.ext_id},
+          {"title", h.title},        {"source", h.source},       {"chunk_id", h.chunk_id},
+          {"char_start", h.char_start}, {"char_end", h.char_end}, {"page", h.page},
+          {"snippet", h.snippet},    {"highlights", hl}};
+}
+
+json answer_json(const Answer& ans) {
+  json sources = json::array();
+  for (const auto& c : ans.sources) {
+    sources.push_back({{"n", c.n}, {"doc_id", c.doc_ext_id}, {"title", c.title}, {"source", c.source},
+                       {"chunk_id", c.chunk_id}, {"char_start", c.char_start}, {"char_end", c.char_end},
+                       {"page", c.page}, {"quote", c.quote}});
+  }
+  json sentences = json::array();
+  for (const auto& s : ans.sentences) sentences.push_back({{"text", s.text}, {"citations", s.citations}});
+  return {{"question", ans.question},     {"answer", ans.text()},   {"abstained", ans.abstained},
+          {"confidence", ans.confidence}, {"sentences", sentences}, {"sources", sources},
+          {"generator", ans.generator}};
+}
+
+json llm_info_json(const LlmAnswer& written) {
+  json issues = json::array();
+  for (const auto& i : written.citations.issues) {
+    issues.push_back({{"sentence", i.sentence}, {"n", i.n}, {"message", i.message}});
+  }
+  json llm = {{"called", written.called_model},
+              {"raw", written.raw},
+              {"citations_read", written.citations.citations},
+              {"citations_valid", written.citations.valid},
+              {"issues", std::move(issues)},
+              {"generation_ms", written.generation_ms}};
+  if (written.usage) {
+    llm["usage"] = {{"prompt_tokens", written.usage->prompt_tokens},
+                    {"completion_tokens", written.usage->completion_tokens},
+                    {"total_tokens", written.usage->total_tokens}};
+  }
+  return llm;
+}
+
+}  // namespace ragft::serve
