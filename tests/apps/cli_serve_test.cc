@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 
+#include <string>
+#include <vector>
+
 #include "apps/fake_chat_server.h"
 #include "apps/test_util.h"
 
@@ -21,6 +24,49 @@ using testing::run_ragft;
 using testing::write_file;
 using testing::ChatServer;
 
+// `ragft ARGS...` as a child process: start() reads the {"port": N} line `serve --json` prints;
+// stop() sends SIGTERM and returns the exit status (-1 when it did not exit normally).
+struct ServeProcess {
+  pid_t pid = -1;
+  int port = 0;
+
+  void start(const std::vector<std::string>& args) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const std::string bin = testing::ragft_binary().string();
+    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      int devnull = ::open("/dev/null", O_WRONLY);
+      ::dup2(devnull, STDERR_FILENO);
+      ::close(fds[0]);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(fds[0]);
+    ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
+    port = nlohmann::json::parse(line)["port"].get<int>();
+    ASSERT_GT(port, 0);
+  }
+  int stop() {
+    if (pid <= 0 || ::kill(pid, SIGTERM) != 0) return -1;
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) return -1;
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  ~ServeProcess() {
+    if (pid > 0) stop();
+  }
+};
+
 TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   const auto root = make_temp_dir("ragft_cli_serve_");
   write_file(root / "docs" / "bees.txt", "Honey bees communicate the location of flowers with a waggle dance.\n");
@@ -29,28 +75,9 @@ TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   ASSERT_EQ(run_ragft("--data " + quote(data) + " index " + quote((root / "docs").string())).exit_code, 0);
   ChatServer model("Bees dance to show where flowers are [1].");
 
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const std::string bin = testing::ragft_binary().string(), llm = model.config();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);
-    ::close(fds[0]);
-    ::execl(bin.c_str(), bin.c_str(), "--data", data.c_str(), "--json", "serve", "--port", "0", "--llm", llm.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  std::string line;
-  char c;
-  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-  ::close(fds[0]);
-  ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
-  auto where = nlohmann::json::parse(line);
-  const int port = where["port"].get<int>();
-  ASSERT_GT(port, 0);
+  ServeProcess serve;
+  ASSERT_NO_FATAL_FAILURE(serve.start({"--data", data, "--json", "serve", "--port", "0", "--llm", model.config()}));
+  const int port = serve.port;
 
   httplib::Client client("127.0.0.1", port);
   auto health = client.Get("/health");
@@ -75,11 +102,7 @@ TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(nlohmann::json::parse(bad->body)["error"]["param"], "messages");
 
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(serve.stop(), 0);  // SIGTERM: drains and exits 0
   std::filesystem::remove_all(root);
 }
 
@@ -118,26 +141,9 @@ TEST(CliServeTest, KeysGateTheServerAndSearchRunsAsTheKeysPrincipal) {
   EXPECT_TRUE(keys[1]["principal"].is_null());
   EXPECT_NE(run_ragft(d + "key revoke 99").exit_code, 0);
 
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const std::string bin = testing::ragft_binary().string();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDERR_FILENO);
-    ::close(fds[0]);
-    ::execl(bin.c_str(), bin.c_str(), "--data", data.c_str(), "--json", "serve", "--port", "0",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  std::string line;
-  char c;
-  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-  ::close(fds[0]);
-  ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
-  const int port = nlohmann::json::parse(line)["port"].get<int>();
+  ServeProcess serve;
+  ASSERT_NO_FATAL_FAILURE(serve.start({"--data", data, "--json", "serve", "--port", "0"}));
+  const int port = serve.port;
   httplib::Client client("127.0.0.1", port);
   const std::string body = R"({"query": "honey bees", "k": 10})";
   auto anonymous = client.Post("/v1/search", body, "application/json");
@@ -163,11 +169,7 @@ TEST(CliServeTest, KeysGateTheServerAndSearchRunsAsTheKeysPrincipal) {
   }
   EXPECT_EQ(status_after, 401);
 
-  ASSERT_EQ(::kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(serve.stop(), 0);  // SIGTERM: drains and exits 0
   std::filesystem::remove_all(root);
 }
 

@@ -20,6 +20,7 @@
 #include "core/check.h"
 #include "core/utf8.h"
 #include "serve/search_api.h"
+#include "serve/serve_test_util.h"
 #include "serve/server.h"
 
 namespace ragft::serve {
@@ -95,22 +96,9 @@ class AuthTest : public ::testing::Test {
   void build(const std::vector<Doc>& docs, const std::vector<Principal>& principals) {
     auto ws = Workspace::open(ws_dir());
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
-    for (const Doc& d : docs) {
-      NewDocument nd;
-      nd.ext_id = d.id;
-      nd.tenant = d.tenant;
-      nd.source = "mem:" + d.id;
-      nd.format = "txt";
-      nd.title = d.title;
-      nd.text = d.text;
-      nd.acl = d.acl;
-      nd.metadata_json = json{{"color", d.color}}.dump();
-      nd.content_hash = d.id;
-      NewChunk c;
-      c.char_end = static_cast<std::int64_t>(char_offset(d.text, d.text.size()));
-      c.text = d.text;
-      ASSERT_TRUE(ws->store().upsert(nd, {c}).ok());
-    }
+    std::vector<testing::TestDoc> stored;
+    for (const Doc& d : docs) stored.push_back({d.id, d.tenant, d.title, d.text, d.acl, json{{"color", d.color}}.dump()});
+    ASSERT_TRUE(testing::put_docs(ws->store(), stored).ok());
     for (const auto& p : principals) ASSERT_TRUE(ws->store().put_principal(p).ok());
     ASSERT_TRUE(ws->catch_up().ok());
   }

@@ -21,6 +21,7 @@
 #include "embed/openai_embedder.h"
 #include "generate/openai_chat.h"
 #include "serve/embeddings_api.h"
+#include "serve/serve_test_util.h"
 #include "train/embedders.h"
 
 namespace ragft::serve {
@@ -115,11 +116,7 @@ class FakeModel final : public ChatModel {
   mutable std::vector<ChatRequest> requests_;
 };
 
-struct Doc {
-  std::string id, tenant, title, text;
-  std::vector<std::string> acl;
-  std::string metadata = "{}";
-};
+using Doc = testing::TestDoc;
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -133,22 +130,7 @@ class ServerTest : public ::testing::Test {
   void build_workspace(const std::vector<Doc>& docs) {
     auto ws = Workspace::open(dir_ / "ws");
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
-    for (const Doc& d : docs) {
-      NewDocument nd;
-      nd.ext_id = d.id;
-      nd.tenant = d.tenant;
-      nd.source = "mem:" + d.id;
-      nd.format = "txt";
-      nd.title = d.title;
-      nd.text = d.text;
-      nd.acl = d.acl;
-      nd.metadata_json = d.metadata;
-      nd.content_hash = d.id;
-      NewChunk c;
-      c.char_end = static_cast<std::int64_t>(char_offset(d.text, d.text.size()));
-      c.text = d.text;
-      ASSERT_TRUE(ws->store().upsert(nd, {c}).ok());
-    }
+    ASSERT_TRUE(testing::put_docs(ws->store(), docs).ok());
     ASSERT_TRUE(ws->store().put_principal(Principal{"alice", "default", {"staff"}}).ok());
     ASSERT_TRUE(ws->catch_up().ok());
   }
