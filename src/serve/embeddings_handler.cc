@@ -46,6 +46,15 @@ Reply handle_health(const ServeContext& ctx, const RequestContext&) {
   return Reply::json(j.dump());
 }
 
+Reply handle_metrics(const ServeContext& ctx, const RequestContext& req) {
+  if (ctx.components.authenticator && !req.identity.admin) {
+    return Reply::error(ApiError{403, "/metrics needs an admin key (ragft key create --admin)", "permission_error", "",
+                                 "admin_required"});
+  }
+  const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count();
+  return Reply{200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics ? ctx.metrics->render(uptime) : "", {}};
+}
+
 Reply handle_models(const ServeContext& ctx, const RequestContext&) {
   using nlohmann::json;
   json data = json::array();

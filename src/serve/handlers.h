@@ -3,8 +3,11 @@
 // route is a handler here plus one line in server.cc's route table.
 #pragma once
 
+#include <chrono>
 #include <ctime>
+#include <memory>
 
+#include "serve/metrics.h"
 #include "serve/route.h"
 #include "serve/server.h"
 
@@ -15,6 +18,8 @@ struct ServeContext {
   ServeOptions options;
   ServeComponents components;
   std::time_t started = 0;  // "created" of /v1/models
+  std::shared_ptr<ServeMetrics> metrics;  // GET /metrics
+  std::chrono::steady_clock::time_point started_at{};
 };
 
 Reply handle_health(const ServeContext& ctx, const RequestContext& req);
@@ -23,5 +28,6 @@ Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req
 Reply handle_embeddings(const ServeContext& ctx, const RequestContext& req);
 Reply handle_search(const ServeContext& ctx, const RequestContext& req);  // search_api.h
 Reply handle_ask(const ServeContext& ctx, const RequestContext& req);     // search_api.h
+Reply handle_metrics(const ServeContext& ctx, const RequestContext& req);  // metrics.h; admin key when keys are on
 
 }  // namespace ragft::serve

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
+#include <iterator>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -32,6 +34,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/embeddings", &handle_embeddings},
     {"POST", "/v1/search", &handle_search},
     {"POST", "/v1/ask", &handle_ask},
+    {"GET", "/metrics", &handle_metrics},
 };
 
 void write_reply(Reply reply, httplib::Response& res) {
@@ -104,12 +107,17 @@ struct Server::Impl {
   }
 
   void register_routes() {
-    for (const Route& route : kRoutes) {
-      auto handler = [this, &route](const httplib::Request& req, httplib::Response& res) {
+    for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+      const Route& route = kRoutes[i];
+      auto handler = [this, &route, i](const httplib::Request& req, httplib::Response& res) {
         const auto t0 = std::chrono::steady_clock::now();
+        ctx.metrics->begin();
         Reply reply = run(route, req);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        ctx.metrics->record(i, reply.status, seconds);
+        ctx.metrics->end();
         log::debug("event=serve_request method={} path={} status={} ms={:.2f}", route.method, route.path, reply.status,
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                   seconds * 1e3);
         write_reply(std::move(reply), res);
       };
       if (std::string_view(route.method) == "GET") {
@@ -128,7 +136,7 @@ struct Server::Impl {
       switch (res.status) {
         case 404:
           e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
-                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask)",
+                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask, GET /metrics)",
                                   req.method, req.path);
           e.code = "unknown_route";
           break;
@@ -171,6 +179,10 @@ Result<std::unique_ptr<Server>> Server::make(ServeOptions options, ServeComponen
   impl->ctx.options = std::move(options);
   impl->ctx.components = std::move(components);
   impl->ctx.started = std::time(nullptr);
+  impl->ctx.started_at = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const Route& r : kRoutes) names.emplace_back(r.method, r.path);
+  impl->ctx.metrics = std::make_shared<ServeMetrics>(std::move(names));
   const ServeOptions& o = impl->ctx.options;
   const int threads = o.threads;
   impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };

@@ -6,6 +6,7 @@
 //   POST /v1/embeddings          embeddings_api.h
 //   POST /v1/search              search_api.h: ranked chunks as the request's identity
 //   POST /v1/ask                 search_api.h: an answer with checked citations (as `ragft ask`)
+//   GET  /metrics                metrics.h: Prometheus text (an admin key when keys are on)
 //
 // Every non-2xx answer is an OpenAI error object (api_error.h), including unknown routes (404),
 // bodies over max_body_bytes (413) and exceptions (500). Each request is resolved to an Identity

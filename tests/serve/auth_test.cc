@@ -299,6 +299,19 @@ TEST_F(ServedTest, EveryRouteButHealthNeedsAValidKey) {
   EXPECT_EQ(post("/v1/search", search, owner_)["http_status"], 200);
 }
 
+TEST_F(ServedTest, MetricsNeedAnAdminKey) {
+  auto get = [&](const std::string& key) {
+    httplib::Client cli("127.0.0.1", server_->port());
+    httplib::Headers headers;
+    if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
+    auto r = cli.Get("/metrics", headers);
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(get(""), 401);
+  EXPECT_EQ(get(owner_), 403);  // a tenant's owner is not an admin
+  EXPECT_EQ(get(make_key("default", std::nullopt, /*admin=*/true)), 200);
+}
+
 TEST_F(ServedTest, SearchRunsAsTheKeysIdentity) {
   json owner = post("/v1/search", {{"query", "lava vent"}, {"k", 10}}, owner_);
   ASSERT_EQ(owner["http_status"], 200) << owner;

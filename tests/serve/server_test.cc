@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -21,6 +22,7 @@
 #include "embed/openai_embedder.h"
 #include "generate/openai_chat.h"
 #include "serve/embeddings_api.h"
+#include "serve/metrics.h"
 #include "serve/serve_test_util.h"
 #include "train/embedders.h"
 
@@ -370,6 +372,53 @@ TEST_F(ServerTest, HealthModelsAndMissingComponents) {
   ASSERT_TRUE(rag);
   EXPECT_EQ(rag->status, 400);
   EXPECT_EQ(error_of(rag)["code"], "no_workspace");
+}
+
+// The value of the sample line starting with `series` (exactly, up to the value), or -1.
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatusClass) {
+  start();
+  auto c = client();
+  ChatRequest r;
+  r.messages = {{ChatRole::kUser, "hello"}};
+  ASSERT_TRUE(c->complete(r).ok());
+  ASSERT_TRUE(c->complete(r).ok());
+  auto bad = post("/v1/chat/completions", R"({"messages": "hi"})");
+  ASSERT_TRUE(bad);
+  ASSERT_EQ(bad->status, 400);
+  httplib::Client cli("127.0.0.1", server_->port());
+  ASSERT_TRUE(cli.Get("/health"));
+  auto m = cli.Get("/metrics");
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->status, 200);
+  EXPECT_NE(m->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+  const std::string& t = m->body;
+  const std::string chat = R"(method="POST",route="/v1/chat/completions")";
+  EXPECT_EQ(sample(t, "ragft_http_requests_total{" + chat + R"(,code="2xx"})"), 2) << t;
+  EXPECT_EQ(sample(t, "ragft_http_requests_total{" + chat + R"(,code="4xx"})"), 1) << t;
+  EXPECT_EQ(sample(t, R"(ragft_http_requests_total{method="GET",route="/health",code="2xx"})"), 1) << t;
+  // Every route appears, even unused; the histogram's buckets are cumulative up to the count.
+  EXPECT_EQ(sample(t, R"(ragft_http_requests_total{method="POST",route="/v1/ask",code="2xx"})"), 0) << t;
+  EXPECT_EQ(sample(t, "ragft_http_request_duration_seconds_count{" + chat + "}"), 3) << t;
+  EXPECT_EQ(sample(t, "ragft_http_request_duration_seconds_bucket{" + chat + R"(,le="+Inf"})"), 3) << t;
+  double previous = 0;
+  for (double le : ServeMetrics::kBuckets) {
+    double v = sample(t, "ragft_http_request_duration_seconds_bucket{" + chat + ",le=\"" + fmt::format("{}", le) + "\"}");
+    ASSERT_GE(v, previous) << le << "\n" << t;
+    previous = v;
+  }
+  EXPECT_GE(sample(t, "ragft_http_request_duration_seconds_sum{" + chat + "}"), 0) << t;
+  // The scrape itself is in flight while it renders.
+  EXPECT_EQ(sample(t, "ragft_http_requests_in_flight"), 1) << t;
+  EXPECT_GE(sample(t, "ragft_process_uptime_seconds"), 0) << t;
 }
 
 TEST_F(ServerTest, EmbeddingsEqualTheEmbeddersOwnVectors) {
