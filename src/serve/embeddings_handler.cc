@@ -4,6 +4,7 @@
 
 #include "serve/embeddings_api.h"
 #include "serve/handlers.h"
+#include "serve/openapi.h"
 
 namespace ragft::serve {
 
@@ -53,6 +54,10 @@ Reply handle_metrics(const ServeContext& ctx, const RequestContext& req) {
   }
   const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count();
   return Reply{200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics ? ctx.metrics->render(uptime) : "", {}};
+}
+
+Reply handle_openapi(const ServeContext& ctx, const RequestContext&) {
+  return Reply::json(openapi_document(ctx.options).dump());
 }
 
 Reply handle_models(const ServeContext& ctx, const RequestContext&) {

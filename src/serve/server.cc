@@ -35,6 +35,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/search", &handle_search},
     {"POST", "/v1/ask", &handle_ask},
     {"GET", "/metrics", &handle_metrics},
+    {"GET", "/openapi.json", &handle_openapi, false},
 };
 
 void write_reply(Reply reply, httplib::Response& res) {
@@ -136,7 +137,7 @@ struct Server::Impl {
       switch (res.status) {
         case 404:
           e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
-                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask, GET /metrics)",
+                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask, GET /metrics, GET /openapi.json)",
                                   req.method, req.path);
           e.code = "unknown_route";
           break;
@@ -168,6 +169,12 @@ struct Server::Impl {
     });
   }
 };
+
+std::vector<std::pair<std::string, std::string>> Server::routes() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : kRoutes) out.emplace_back(r.method, r.path);
+  return out;
+}
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

@@ -7,6 +7,7 @@
 //   POST /v1/search              search_api.h: ranked chunks as the request's identity
 //   POST /v1/ask                 search_api.h: an answer with checked citations (as `ragft ask`)
 //   GET  /metrics                metrics.h: Prometheus text (an admin key when keys are on)
+//   GET  /openapi.json           openapi.h: this list as an OpenAPI 3.1 description (no key)
 //
 // Every non-2xx answer is an OpenAI error object (api_error.h), including unknown routes (404),
 // bodies over max_body_bytes (413) and exceptions (500). Each request is resolved to an Identity
@@ -28,6 +29,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 #include "embed/embedder.h"
@@ -84,6 +87,8 @@ class Server {
   int port() const;
   // See above. Idempotent; returns when every request thread has finished.
   void stop();
+  // (method, path) of every route, in the route table's order.
+  static std::vector<std::pair<std::string, std::string>> routes();
 
  private:
   struct Impl;

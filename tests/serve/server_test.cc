@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -419,6 +420,41 @@ TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatusClass) {
   // The scrape itself is in flight while it renders.
   EXPECT_EQ(sample(t, "ragft_http_requests_in_flight"), 1) << t;
   EXPECT_GE(sample(t, "ragft_process_uptime_seconds"), 0) << t;
+}
+
+TEST_F(ServerTest, OpenApiDescribesExactlyTheServersRoutes) {
+  start();
+  httplib::Client cli("127.0.0.1", server_->port());
+  auto r = cli.Get("/openapi.json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  json doc = json::parse(r->body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  std::set<std::pair<std::string, std::string>> described, served;
+  for (auto& [path, ops] : doc["paths"].items()) {
+    for (auto& [method, op] : ops.items()) {
+      std::string m = method;
+      for (char& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      described.emplace(m, path);
+      EXPECT_TRUE(op.contains("responses")) << path;
+      if (op.contains("requestBody")) {
+        // Every $ref resolves.
+        const std::string target = op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        const std::string name = target.substr(target.rfind('/') + 1);
+        EXPECT_TRUE(doc["components"]["schemas"].contains(name)) << target;
+      }
+    }
+  }
+  for (const auto& route : Server::routes()) served.insert(route);
+  EXPECT_EQ(described, served);
+  // Limits come from this server's options.
+  EXPECT_EQ(doc["components"]["schemas"]["SearchRequest"]["properties"]["k"]["maximum"], ServeLimits{}.max_k);
+  // Each described route answers something other than "no such route".
+  for (const auto& [method, path] : described) {
+    auto res = method == "GET" ? cli.Get(path) : cli.Post(path, "{}", "application/json");
+    ASSERT_TRUE(res) << path;
+    EXPECT_NE(res->status, 404) << method << " " << path << " " << res->body;
+  }
 }
 
 TEST_F(ServerTest, EmbeddingsEqualTheEmbeddersOwnVectors) {

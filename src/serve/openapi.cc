@@ -1,0 +1,153 @@
+#include "serve/openapi.h"
+
+namespace ragft::serve {
+
+namespace {
+
+using nlohmann::json;
+
+json ref(const char* name) { return {{"$ref", std::string("#/components/schemas/") + name}}; }
+
+json json_body(const json& schema) { return {{"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}}; }
+
+json json_response(const char* description, const json& schema) {
+  return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
+}
+
+json errors() {
+  const json e = json_response("an OpenAI-style error naming the field", ref("Error"));
+  return {{"400", e}, {"401", e}, {"413", e}, {"500", e}, {"502", e}};
+}
+
+json operation(const char* summary, const json& responses, const json& body = nullptr, bool secured = true) {
+  json op = {{"summary", summary}, {"responses", responses}};
+  if (!body.is_null()) op["requestBody"] = json_body(body);
+  if (!secured) op["security"] = json::array();
+  return op;
+}
+
+json with_errors(json ok) {
+  for (auto& [code, r] : errors().items()) ok[code] = r;
+  return ok;
+}
+
+}  // namespace
+
+json openapi_document(const ServeOptions& o) {
+  const ServeLimits& l = o.limits;
+  const json filter = {{"type", "object"},
+                       {"additionalProperties", {{"type", "string"}}},
+                       {"description", "metadata equality filters, all must hold"}};
+  const json mode = {{"type", "string"}, {"enum", {"bm25", "dense", "hybrid"}}, {"default", "bm25"}};
+  const json k = {{"type", "integer"}, {"minimum", 1}, {"maximum", l.max_k}};
+  json schemas = {
+      {"Error",
+       {{"type", "object"},
+        {"required", {"error"}},
+        {"properties",
+         {{"error",
+           {{"type", "object"},
+            {"properties",
+             {{"message", {{"type", "string"}}},
+              {"type", {{"type", "string"}}},
+              {"param", {{"type", {"string", "null"}}, {"description", "the request field at fault"}}},
+              {"code", {{"type", {"string", "null"}}}}}}}}}}}},
+      {"ChatCompletionRequest",
+       {{"type", "object"},
+        {"required", {"messages"}},
+        {"properties",
+         {{"model", {{"type", "string"}}},
+          {"messages",
+           {{"type", "array"},
+            {"minItems", 1},
+            {"maxItems", l.max_messages},
+            {"items",
+             {{"type", "object"},
+              {"required", {"role", "content"}},
+              {"properties",
+               {{"role", {{"type", "string"}, {"enum", {"system", "developer", "user", "assistant"}}}},
+                {"content", {{"type", {"string", "array", "null"}}}}}}}}}},
+          {"max_tokens", {{"type", "integer"}, {"minimum", 1}, {"maximum", l.max_tokens}}},
+          {"max_completion_tokens", {{"type", "integer"}, {"minimum", 1}, {"maximum", l.max_tokens}}},
+          {"temperature", {{"type", "number"}, {"minimum", 0}, {"maximum", 2}}},
+          {"top_p", {{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}}},
+          {"stop", {{"type", {"string", "array"}}, {"maxItems", l.max_stop}}},
+          {"seed", {{"type", "integer"}}},
+          {"stream", {{"type", "boolean"}}},
+          {"response_format", {{"type", "object"}}},
+          {"ragft",
+           {{"type", "object"},
+            {"description", "ragft's extension: answer from the workspace, citing it"},
+            {"properties", {{"rag", {{"type", "boolean"}}}, {"k", k}, {"filter", filter}, {"mode", mode}}}}}}}}},
+      {"SearchRequest",
+       {{"type", "object"},
+        {"required", {"query"}},
+        {"additionalProperties", false},
+        {"properties", {{"query", {{"type", "string"}, {"minLength", 1}}}, {"k", k}, {"mode", mode}, {"filter", filter}}}}},
+      {"AskRequest",
+       {{"type", "object"},
+        {"required", {"question"}},
+        {"additionalProperties", false},
+        {"properties",
+         {{"question", {{"type", "string"}, {"minLength", 1}}},
+          {"k", k},
+          {"mode", mode},
+          {"filter", filter},
+          {"llm", {{"type", "boolean"}, {"default", false}}}}}}},
+      {"Object", {{"type", "object"}}},
+  };
+  json input = {{"oneOf", json::array({json{{"type", "string"}},
+                                       json{{"type", "array"},
+                                            {"items", {{"type", "string"}}},
+                                            {"maxItems", l.max_embedding_inputs}}})}};
+  json embed_ext = {{"type", "object"},
+                    {"properties", {{"role", {{"type", "string"}, {"enum", {"query", "document"}}}}}}};
+  schemas["EmbeddingsRequest"] = {
+      {"type", "object"},
+      {"required", {"input"}},
+      {"properties",
+       {{"model", {{"type", "string"}}},
+        {"input", input},
+        {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}},
+        {"ragft", embed_ext}}}};
+  json paths = {
+      {"/health", {{"get", operation("Liveness and which components are loaded", {{"200", json_response("ok", ref("Object"))}},
+                                     nullptr, false)}}},
+      {"/openapi.json",
+       {{"get", operation("This description", {{"200", json_response("OpenAPI 3.1", ref("Object"))}}, nullptr, false)}}},
+      {"/metrics",
+       {{"get", operation("Prometheus metrics (an admin key when keys are on)",
+                          with_errors({{"200", {{"description", "Prometheus text format 0.0.4"},
+                                                {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}},
+                                       {"403", json_response("not an admin key", ref("Error"))}}))}}},
+      {"/v1/models", {{"get", operation("The chat model and the embedder", with_errors({{"200", json_response("a list", ref("Object"))}}))}}},
+      {"/v1/chat/completions",
+       {{"post", operation("OpenAI chat completions: whole, streamed (text/event-stream), or RAG with the ragft field",
+                           with_errors({{"200", json_response("chat.completion, or chat.completion.chunk events when streamed",
+                                                              ref("Object"))}}),
+                           ref("ChatCompletionRequest"))}}},
+      {"/v1/embeddings",
+       {{"post", operation("OpenAI embeddings", with_errors({{"200", json_response("a list of embeddings", ref("Object"))}}),
+                           ref("EmbeddingsRequest"))}}},
+      {"/v1/search",
+       {{"post", operation("Ranked chunks as the key's identity (as `ragft --json search`)",
+                           with_errors({{"200", json_response("search.result", ref("Object"))}}), ref("SearchRequest"))}}},
+      {"/v1/ask",
+       {{"post", operation("An answer with cited source spans (as `ragft --json ask`)",
+                           with_errors({{"200", json_response("the answer", ref("Object"))}}), ref("AskRequest"))}}},
+  };
+  return {{"openapi", "3.1.0"},
+          {"info",
+           {{"title", "ragft serve"},
+            {"version", "1"},
+            {"description", "OpenAI-compatible chat and embeddings, and retrieval with per-document ACLs (docs/serve.md)"}}},
+          {"servers", {{{"url", "/"}}}},
+          {"security", {{{"bearer", json::array()}}}},
+          {"components",
+           {{"securitySchemes",
+             {{"bearer", {{"type", "http"}, {"scheme", "bearer"}, {"description", "an API key from `ragft key create`"}}}}},
+            {"schemas", schemas}}},
+          {"paths", paths}};
+}
+
+}  // namespace ragft::serve
