@@ -27,7 +27,8 @@ json operation(const char* summary, const json& responses, const json& body = nu
 }
 
 json with_errors(json ok) {
-  for (auto& [code, r] : errors().items()) ok[code] = r;
+  const json all = errors();  // named: items() of a temporary would outlive it
+  for (const auto& [code, r] : all.items()) ok[code] = r;
   return ok;
 }
 
