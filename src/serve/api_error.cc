@@ -1,8 +1,41 @@
 #include "serve/api_error.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace ragft::serve {
+
+const char* type_name(const nlohmann::json& v) {
+  using nlohmann::json;
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    default:
+      return "of another type";
+  }
+}
+
+std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json& out) {
+  out = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) return bad_request("", "the request body is not valid JSON", "invalid_json");
+  if (!out.is_object()) {
+    return bad_request("", fmt::format("the request body must be a JSON object, not {}", type_name(out)), "invalid_type");
+  }
+  return std::nullopt;
+}
 
 std::string api_error_body(const ApiError& e) {
   using nlohmann::json;

@@ -9,7 +9,11 @@
 // chat model's or embedder's backend failed).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "core/result.h"
 
@@ -28,6 +32,14 @@ std::string api_error_body(const ApiError& e);
 
 // A 400 invalid_request_error naming `param`.
 ApiError bad_request(std::string param, std::string message, std::string code = "invalid_value");
+
+// How an error message names a JSON value's type: "null", "a boolean", "a string", "an array",
+// "an object", "an integer", "a number".
+const char* type_name(const nlohmann::json& v);
+
+// Parses a request body that must be a JSON object into `out`. Otherwise the 400 to answer:
+// invalid_json, or invalid_type naming what the body is.
+std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json& out);
 
 // Where an Error came from: the server's own work (parsing, retrieval) or a backend it called
 // (the chat model, the embedder), whose I/O and protocol failures are a bad gateway.

@@ -14,27 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a number";
-    default:
-      return "of another type";
-  }
-}
 
 ApiError wrong_type(const std::string& param, const json& v, std::string_view expected) {
   return bad_request(param, fmt::format("{} must be {}, not {}", param, expected, type_name(v)), "invalid_type");
@@ -222,11 +201,8 @@ ParsedChat parse_chat_request(std::string_view body, const ServeLimits& limits) 
     out.error = std::move(e);
     return out;
   };
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return fail(bad_request("", "the request body is not valid JSON", "invalid_json"));
-  }
-  if (!j.is_object()) return fail(bad_request("", fmt::format("the request body must be a JSON object, not {}", type_name(j)), "invalid_type"));
+  json j;
+  if (auto e = parse_json_object(body, j)) return fail(std::move(*e));
   ChatApiRequest r;
   if (const json* model = field(j, "model")) {
     if (!model->is_string()) return fail(wrong_type("model", *model, "a string"));

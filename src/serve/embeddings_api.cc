@@ -38,9 +38,8 @@ ParsedEmbeddings parse_embeddings_request(std::string_view body, const ServeLimi
     out.error = std::move(e);
     return out;
   };
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return fail(bad_request("", "the request body is not valid JSON", "invalid_json"));
-  if (!j.is_object()) return fail(bad_request("", "the request body must be a JSON object", "invalid_type"));
+  json j;
+  if (auto e = parse_json_object(body, j)) return fail(std::move(*e));
   EmbeddingsApiRequest r;
   auto input = j.find("input");
   if (input == j.end() || input->is_null()) return fail(bad_request("input", "input is required", "missing_field"));

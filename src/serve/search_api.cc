@@ -20,9 +20,8 @@ ParsedRetrieval parse(std::string_view body, const ServeLimits& limits, bool ask
     out.error = std::move(e);
     return out;
   };
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return fail(bad_request("", "the request body is not valid JSON", "invalid_json"));
-  if (!j.is_object()) return fail(bad_request("", "the request body must be a JSON object", "invalid_type"));
+  json j;
+  if (auto e = parse_json_object(body, j)) return fail(std::move(*e));
   const char* text_field = ask ? "question" : "query";
   const char* known = ask ? "question, k, mode, filter, llm" : "query, k, mode, filter";
   RetrievalApiRequest r;
