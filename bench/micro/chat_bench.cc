@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "canned_chat_server.h"  // beside this file
 #include "generate/openai_chat.h"
 
 namespace {
@@ -66,74 +67,56 @@ std::string raw_body(const ChatRequest& r, bool stream) {
   return j.dump();
 }
 
-struct Server {
-  httplib::Server svr;
-  std::thread thread;
-  int port = 0;
-  std::string completion;              // the non-streamed answer
-  std::vector<std::string> events;     // the streamed answer, one write each
-
-  Server() {
-    std::string text;
-    json stream_usage = {{"prompt_tokens", 420}, {"completion_tokens", kDeltas}, {"total_tokens", 420 + kDeltas}};
-    events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
-                                     {"choices", json::array({{{"index", 0}, {"delta", {{"role", "assistant"}}},
+// The canned answer: kDeltas words as a stream (role, deltas, finish, usage, [DONE]) and the same
+// text twice as a whole completion.
+std::pair<std::string, std::vector<std::string>> canned_answer() {
+  std::vector<std::string> events;
+  std::string completion;
+  std::string text;
+  json stream_usage = {{"prompt_tokens", 420}, {"completion_tokens", kDeltas}, {"total_tokens", 420 + kDeltas}};
+  events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
+                                   {"choices", json::array({{{"index", 0}, {"delta", {{"role", "assistant"}}},
+                                                             {"finish_reason", nullptr}}})}}
+                                  .dump() +
+                   "\n\n");
+  for (int i = 0; i < kDeltas; ++i) {
+    const std::string piece = fmt::format(" word{}", i);
+    text += piece;
+    events.push_back("data: " + json{{"id", "chatcmpl-bench"}, {"object", "chat.completion.chunk"},
+                                     {"created", 1700000000}, {"model", "bench-model"},
+                                     {"choices", json::array({{{"index", 0}, {"delta", {{"content", piece}}},
                                                                {"finish_reason", nullptr}}})}}
                                     .dump() +
                      "\n\n");
-    for (int i = 0; i < kDeltas; ++i) {
-      const std::string piece = fmt::format(" word{}", i);
-      text += piece;
-      events.push_back("data: " + json{{"id", "chatcmpl-bench"}, {"object", "chat.completion.chunk"},
-                                       {"created", 1700000000}, {"model", "bench-model"},
-                                       {"choices", json::array({{{"index", 0}, {"delta", {{"content", piece}}},
-                                                                 {"finish_reason", nullptr}}})}}
-                                      .dump() +
-                       "\n\n");
-    }
-    events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
-                                     {"choices", json::array({{{"index", 0}, {"delta", json::object()},
-                                                               {"finish_reason", "stop"}}})}}
-                                    .dump() +
-                     "\n\n");
-    events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
-                                     {"choices", json::array()}, {"usage", stream_usage}}
-                                    .dump() +
-                     "\n\n");
-    events.push_back("data: [DONE]\n\n");
-    completion = json{{"id", "chatcmpl-bench"},
-                      {"object", "chat.completion"},
-                      {"created", 1700000000},
-                      {"model", "bench-model"},
-                      {"choices", json::array({{{"index", 0},
-                                                {"message", {{"role", "assistant"}, {"content", text + text}}},
-                                                {"finish_reason", "stop"}}})},
-                      {"usage", {{"prompt_tokens", 420}, {"completion_tokens", 128}, {"total_tokens", 548}}}}
-                     .dump();
+  }
+  events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
+                                   {"choices", json::array({{{"index", 0}, {"delta", json::object()},
+                                                             {"finish_reason", "stop"}}})}}
+                                  .dump() +
+                   "\n\n");
+  events.push_back("data: " + json{{"object", "chat.completion.chunk"}, {"model", "bench-model"},
+                                   {"choices", json::array()}, {"usage", stream_usage}}
+                                  .dump() +
+                   "\n\n");
+  events.push_back("data: [DONE]\n\n");
+  completion = json{{"id", "chatcmpl-bench"},
+                    {"object", "chat.completion"},
+                    {"created", 1700000000},
+                    {"model", "bench-model"},
+                    {"choices", json::array({{{"index", 0},
+                                              {"message", {{"role", "assistant"}, {"content", text + text}}},
+                                              {"finish_reason", "stop"}}})},
+                    {"usage", {{"prompt_tokens", 420}, {"completion_tokens", 128}, {"total_tokens", 548}}}}
+                   .dump();
+  return {std::move(completion), std::move(events)};
+}
 
-    svr.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.body.find("\"stream\":true") == std::string::npos) {
-        res.set_content(completion, "application/json");
-        return;
-      }
-      res.set_chunked_content_provider("text/event-stream", [this](std::size_t, httplib::DataSink& sink) {
-        for (const auto& e : events) {
-          if (!sink.write(e.data(), e.size())) return false;
-        }
-        sink.done();
-        return true;
-      });
-    });
-    svr.set_tcp_nodelay(true);
-    port = svr.bind_to_any_port("127.0.0.1");
-    if (port <= 0) std::abort();
-    thread = std::thread([this] { svr.listen_after_bind(); });
-    while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~Server() {
-    svr.stop();
-    thread.join();
-  }
+struct Server {
+  bench::CannedChatServer canned;
+  int port;
+  Server() : Server(canned_answer()) {}
+  explicit Server(std::pair<std::string, std::vector<std::string>> answer)
+      : canned(std::move(answer.first), std::move(answer.second)), port(canned.port()) {}
   std::string url() const { return fmt::format("http://127.0.0.1:{}/v1", port); }
 };
 

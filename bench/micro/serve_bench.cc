@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "canned_chat_server.h"  // beside this file
 #include "generate/openai_chat.h"
 #include "serve/server.h"
 
@@ -92,57 +93,40 @@ class InstantModel final : public ChatModel {
   const std::vector<std::string> pieces_ = pieces();
 };
 
-// The floor: a bare httplib server writing a precomputed answer of the same shape.
-struct Bare {
-  httplib::Server svr;
-  std::thread thread;
-  int port = 0;
+// The canned answer of the same shape as the served one, whole and streamed.
+std::pair<std::string, std::vector<std::string>> bare_answer() {
   std::string completion;
   std::vector<std::string> events;
-  Bare() {
-    auto m = InstantModel();
-    ChatResponse r = *m.complete({});
-    completion = json{{"id", "chatcmpl-0123456789abcdef01234567"}, {"object", "chat.completion"},
-                      {"created", 1700000000}, {"model", "bench-model"},
-                      {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", r.text}}},
-                                                {"logprobs", nullptr}, {"finish_reason", "stop"}}})},
-                      {"usage", {{"prompt_tokens", 420}, {"completion_tokens", kDeltas}, {"total_tokens", 420 + kDeltas}}}}
-                     .dump();
-    auto chunk = [](const json& delta, const json& finish) {
-      return "data: " +
-             json{{"id", "chatcmpl-0123456789abcdef01234567"}, {"object", "chat.completion.chunk"},
-                  {"created", 1700000000}, {"model", "bench-model"},
-                  {"choices", json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}}
-                 .dump() +
-             "\n\n";
-    };
-    events.push_back(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
-    for (const auto& p : pieces()) events.push_back(chunk({{"content", p}}, nullptr));
-    events.push_back(chunk(json::object(), "stop"));
-    events.push_back("data: [DONE]\n\n");
-    svr.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.body.find("\"stream\":true") == std::string::npos) {
-        res.set_content(completion, "application/json");
-        return;
-      }
-      res.set_chunked_content_provider("text/event-stream", [this](std::size_t, httplib::DataSink& sink) {
-        for (const auto& e : events) {
-          if (!sink.write(e.data(), e.size())) return false;
-        }
-        sink.done();
-        return true;
-      });
-    });
-    svr.set_tcp_nodelay(true);
-    port = svr.bind_to_any_port("127.0.0.1");
-    if (port <= 0) std::abort();
-    thread = std::thread([this] { svr.listen_after_bind(); });
-    while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~Bare() {
-    svr.stop();
-    thread.join();
-  }
+  auto m = InstantModel();
+  ChatResponse r = *m.complete({});
+  completion = json{{"id", "chatcmpl-0123456789abcdef01234567"}, {"object", "chat.completion"},
+                    {"created", 1700000000}, {"model", "bench-model"},
+                    {"choices", json::array({{{"index", 0}, {"message", {{"role", "assistant"}, {"content", r.text}}},
+                                              {"logprobs", nullptr}, {"finish_reason", "stop"}}})},
+                    {"usage", {{"prompt_tokens", 420}, {"completion_tokens", kDeltas}, {"total_tokens", 420 + kDeltas}}}}
+                   .dump();
+  auto chunk = [](const json& delta, const json& finish) {
+    return "data: " +
+           json{{"id", "chatcmpl-0123456789abcdef01234567"}, {"object", "chat.completion.chunk"},
+                {"created", 1700000000}, {"model", "bench-model"},
+                {"choices", json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}}
+               .dump() +
+           "\n\n";
+  };
+  events.push_back(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+  for (const auto& p : pieces()) events.push_back(chunk({{"content", p}}, nullptr));
+  events.push_back(chunk(json::object(), "stop"));
+  events.push_back("data: [DONE]\n\n");
+  return {std::move(completion), std::move(events)};
+}
+
+// The floor: a bare httplib server writing a precomputed answer of the same shape.
+struct Bare {
+  bench::CannedChatServer canned;
+  int port;
+  Bare() : Bare(bare_answer()) {}
+  explicit Bare(std::pair<std::string, std::vector<std::string>> answer)
+      : canned(std::move(answer.first), std::move(answer.second)), port(canned.port()) {}
 };
 
 struct Served {
