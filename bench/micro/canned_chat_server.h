@@ -1,4 +1,5 @@
-// A bare cpp-httplib server on loopback that answers POST /v1/chat/completions with a
+// raw_body(): the body ragft's OpenAI client sends for a request (same fields, same size), for
+// raw POSTs. CannedChatServer: a bare cpp-httplib server on loopback that answers POST /v1/chat/completions with a
 // precomputed reply: `completion` as JSON, or, when the body asks for "stream":true, `events`
 // (server-sent-event frames, one write each). The floor the chat client's and the server's
 // overhead benches measure against.
@@ -13,7 +14,21 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "generate/chat.h"
+
 namespace ragft::bench {
+
+inline std::string raw_body(const ChatRequest& r, bool stream) {
+  using nlohmann::json;
+  json messages = json::array();
+  for (const auto& m : r.messages) messages.push_back({{"role", chat_role_name(m.role)}, {"content", m.content}});
+  json j = {{"model", "bench-model"}, {"messages", messages}, {"n", 1}, {"stream", stream},
+            {"max_tokens", r.max_tokens}, {"temperature", r.temperature.value_or(0.0)}};
+  if (stream) j["stream_options"] = {{"include_usage", true}};
+  return j.dump();
+}
 
 class CannedChatServer {
  public:

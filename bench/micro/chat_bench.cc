@@ -30,6 +30,7 @@
 namespace {
 
 using namespace ragft;
+using bench::raw_body;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -55,16 +56,6 @@ ChatRequest bench_request() {
   r.max_tokens = 256;
   r.temperature = 0.0;
   return r;
-}
-
-// The body the client sends for `r` (same fields, same size), for the raw POST.
-std::string raw_body(const ChatRequest& r, bool stream) {
-  json messages = json::array();
-  for (const auto& m : r.messages) messages.push_back({{"role", chat_role_name(m.role)}, {"content", m.content}});
-  json j = {{"model", "bench-model"}, {"messages", messages}, {"n", 1}, {"stream", stream},
-            {"max_tokens", r.max_tokens}, {"temperature", *r.temperature}};
-  if (stream) j["stream_options"] = {{"include_usage", true}};
-  return j.dump();
 }
 
 // The canned answer: kDeltas words as a stream (role, deltas, finish, usage, [DONE]) and the same
