@@ -142,8 +142,13 @@ Result<Workspace> Workspace::open(const fs::path& dir, const WorkspaceOptions& o
 
 Result<bool> Workspace::reload_index_locked() {
   fs::path index_dir = dir_ / "index" / "lexical";
+  // Reopening from what is mapped already skips verifying unchanged segment files again.
+  const Bm25Index* previous = adopted_ ? adopted_.get() : index_.get();
+  auto index = previous != nullptr && previous->options().to_config() == options_.bm25.to_config()
+                   ? Bm25Index::reopen(*previous)
+                   : Bm25Index::open(index_dir, options_.bm25);
   index_.reset();
-  auto index = Bm25Index::open(index_dir, options_.bm25);
+  adopted_.reset();
   bool rebuilt = false;
   if (!index.ok()) {
     if (index.error().code != ErrorCode::kCorrupt) return index.take_error();
@@ -157,6 +162,15 @@ Result<bool> Workspace::reload_index_locked() {
   }
   index_ = std::make_unique<Bm25Index>(std::move(index).value());
   return rebuilt;
+}
+
+std::shared_ptr<const Bm25Index> Workspace::index_snapshot() const {
+  return std::make_shared<const Bm25Index>(index().snapshot());
+}
+
+void Workspace::adopt_index(std::shared_ptr<const Bm25Index> snapshot) {
+  adopted_ = std::move(snapshot);
+  index_.reset();
 }
 
 void Workspace::chunk_terms(std::string_view title, std::string_view chunk_text,

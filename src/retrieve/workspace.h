@@ -67,7 +67,20 @@ class Workspace {
   Result<CatchUpSummary> catch_up();
 
   Store& store() { return *store_; }
-  Bm25Index& index() { return *index_; }
+  // The lexical index searches use: the workspace's own, or the snapshot it adopted.
+  const Bm25Index& index() const { return adopted_ ? *adopted_ : *index_; }
+  // A read-only copy of the lexical index as it is now (Bm25Index::snapshot: shares the mapped
+  // segments), for other workspaces of this directory in this process to adopt. O(segments +
+  // chunks/64).
+  std::shared_ptr<const Bm25Index> index_snapshot() const;
+  // Searches `snapshot` (another workspace's index_snapshot() of the same directory) from now on
+  // instead of this workspace's own lexical index, which is released: a server's reader
+  // workspaces see what its writer committed without reading index files. catch_up() reads the
+  // index from disk again (reusing the snapshot's segments) and drops the snapshot. The dense
+  // index is not affected (reload it with drop_dense()).
+  void adopt_index(std::shared_ptr<const Bm25Index> snapshot);
+  // Forgets the loaded dense index; the next load_dense() loads it (as caught up on disk) again.
+  void drop_dense() { dense_.reset(); }
   Analyzer& analyzer() { return *analyzer_; }
   // True when the workspace keeps a dense index (configured now or recorded in dense.json).
   bool has_dense() const { return dense_options_.has_value(); }
@@ -116,7 +129,8 @@ class Workspace {
   std::filesystem::path dir_;
   WorkspaceOptions options_;
   std::unique_ptr<Store> store_;
-  std::unique_ptr<Bm25Index> index_;
+  std::unique_ptr<Bm25Index> index_;              // null while a snapshot is adopted
+  std::shared_ptr<const Bm25Index> adopted_;
   std::unique_ptr<Analyzer> analyzer_;
   std::optional<DenseOptions> dense_options_;  // configured dense index, if any
   std::unique_ptr<DenseIndex> dense_;          // loaded on demand (above)

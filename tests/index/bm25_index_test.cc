@@ -309,6 +309,75 @@ TEST(Bm25Index, MergeDropsDeleted) {
   EXPECT_EQ(reopened.applied_seq(), 32);
 }
 
+TEST(Bm25Index, SnapshotKeepsItsStateWhileTheIndexChanges) {
+  TempDir tmp;
+  auto idx = open_ok(tmp.path());
+  for (ChunkId id = 1; id <= 20; ++id) idx.add(id, {}, {"x", testing_index::tag("y", id % 4)});
+  ASSERT_TRUE(idx.commit(20).ok());
+  idx.remove(3);
+  ASSERT_TRUE(idx.commit(21).ok());
+  const Bm25Index snap = idx.snapshot();
+  const auto before = idx.search(q({"x", "y1"}), 50);
+  EXPECT_EQ(snap.search(q({"x", "y1"}), 50), before);
+  EXPECT_EQ(snap.live_ids(), idx.live_ids());
+  EXPECT_EQ(snap.applied_seq(), 21);
+
+  // The index deletes, adds, commits and merges every segment away (unlinking its files): the
+  // snapshot still answers from the segments it shares, as it did.
+  for (ChunkId id = 1; id <= 20; id += 2) idx.remove(id);
+  for (ChunkId id = 21; id <= 40; ++id) idx.add(id, {}, {"x", "y1"});
+  ASSERT_TRUE(idx.commit(22).ok());
+  ASSERT_TRUE(idx.merge(1).ok());
+  EXPECT_NE(idx.search(q({"x", "y1"}), 50), before);
+  EXPECT_EQ(snap.search(q({"x", "y1"}), 50), before);
+  EXPECT_EQ(snap.search_exhaustive(q({"x", "y1"}), 50), before);
+  EXPECT_EQ(snap.applied_seq(), 21);
+  EXPECT_FALSE(snap.contains(21));
+  EXPECT_TRUE(idx.contains(21));
+}
+
+TEST(Bm25Index, ReopenSeesAnotherObjectsCommitsAndMerges) {
+  TempDir tmp;
+  auto writer = open_ok(tmp.path());
+  for (ChunkId id = 1; id <= 10; ++id) writer.add(id, {}, {"x", testing_index::tag("y", id % 2)});
+  ASSERT_TRUE(writer.commit(10).ok());
+  auto reader = open_ok(tmp.path());
+  ASSERT_EQ(reader.live_ids().size(), 10u);
+
+  writer.remove(2);
+  for (ChunkId id = 11; id <= 15; ++id) writer.add(id, {}, {"x"});
+  ASSERT_TRUE(writer.commit(15).ok());
+  auto again = Bm25Index::reopen(reader);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->live_ids(), writer.live_ids());
+  EXPECT_EQ(again->applied_seq(), 15);
+  EXPECT_EQ(again->search(q({"x", "y1"}), 20), writer.search(q({"x", "y1"}), 20));
+  EXPECT_EQ(reader.live_ids().size(), 10u);  // the previous object is left as it was
+
+  ASSERT_TRUE(writer.merge(1).ok());
+  auto merged = Bm25Index::reopen(*again);
+  ASSERT_TRUE(merged.ok()) << merged.error().to_string();
+  EXPECT_EQ(merged->stats().segments, 1u);
+  EXPECT_EQ(merged->search(q({"x", "y1"}), 20), writer.search(q({"x", "y1"}), 20));
+}
+
+TEST(Bm25Index, ReopenAfterTheDirectoryWasRebuiltMapsTheNewFiles) {
+  // A rebuilt index starts its file generations at 1 again: the same generation names other
+  // content, which reopen() must not take from the old mapping.
+  TempDir tmp;
+  auto first = open_ok(tmp.path());
+  for (ChunkId id = 1; id <= 5; ++id) first.add(id, {}, {"old"});
+  ASSERT_TRUE(first.commit(5).ok());
+  fs::remove_all(tmp.path());
+  auto rebuilt = open_ok(tmp.path());
+  for (ChunkId id = 1; id <= 5; ++id) rebuilt.add(id, {}, {"new"});
+  ASSERT_TRUE(rebuilt.commit(7).ok());
+  auto again = Bm25Index::reopen(first);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->search(q({"new"}), 10).size(), 5u);
+  EXPECT_TRUE(again->search(q({"old"}), 10).empty());
+}
+
 // ---- corruption -------------------------------------------------------------------------------
 
 fs::path make_index(const fs::path& dir) {

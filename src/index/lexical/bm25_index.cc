@@ -6,10 +6,13 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <queue>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <sys/stat.h>
 
 #include "core/check.h"
 #include "core/log.h"
@@ -109,9 +112,26 @@ constexpr std::uint32_t kEnd = UINT32_MAX;
 // from the exact score by a few ulps; pruning must never drop a document that could enter.
 constexpr float kUbSlack = 1.0f + 1e-5f;
 
+// Identifies a segment file's content without reading it: generations restart at 1 when an
+// index directory is rebuilt, so a generation alone cannot tell a reused mapping is current.
+struct FileStamp {
+  std::uint64_t dev = 0, ino = 0, size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+std::optional<FileStamp> stamp_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileStamp{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                   static_cast<std::uint64_t>(st.st_size),
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
 struct LoadedSegment {
-  SegmentEntry disk;  // as recorded in the MANIFEST (del_gen, n_deleted on disk)
-  std::unique_ptr<Segment> seg;
+  SegmentEntry disk;
+  FileStamp stamp;  // of the file when it was mapped  // as recorded in the MANIFEST (del_gen, n_deleted on disk)
+  std::shared_ptr<const Segment> seg;  // shared with snapshots (Bm25Index::snapshot)
   std::vector<std::uint64_t> del;  // deleted local docs (current, in memory)
   std::uint32_t n_deleted = 0;
   bool del_dirty = false;
@@ -194,13 +214,21 @@ struct Bm25Index::Impl {
     if (!st.ok()) log::warn("lexical index: could not remove {}: {}", p.string(), st.error().to_string());
   }
 
-  Result<LoadedSegment> load_segment(const SegmentEntry& e) {
+  // `reuse`: the same segment (same generation of the same directory) already mapped by another
+  // index, or null to map and verify the file.
+  Result<LoadedSegment> load_segment(const SegmentEntry& e, const LoadedSegment* reuse = nullptr) {
     const fs::path path = dir / segment_file_name(e.gen);
-    auto seg = Segment::open(path);
-    if (!seg.ok()) return seg.take_error();
     LoadedSegment ls;
     ls.disk = e;
-    ls.seg = std::make_unique<Segment>(std::move(*seg));
+    const std::optional<FileStamp> stamp = stamp_of(path);
+    if (stamp) ls.stamp = *stamp;
+    if (reuse != nullptr && stamp && reuse->stamp == *stamp && reuse->seg->n_docs() == e.n_docs) {
+      ls.seg = reuse->seg;
+    } else {
+      auto seg = Segment::open(path);
+      if (!seg.ok()) return seg.take_error();
+      ls.seg = std::make_shared<const Segment>(std::move(*seg));
+    }
     if (ls.seg->n_docs() != e.n_docs) {
       return make_error(ErrorCode::kCorrupt,
                         "lexical segment {} holds {} chunks but the MANIFEST says {}; delete the "
@@ -624,6 +652,40 @@ Bm25Index& Bm25Index::operator=(Bm25Index&&) noexcept = default;
 Bm25Index::~Bm25Index() = default;
 
 Result<Bm25Index> Bm25Index::open(const fs::path& dir, const Bm25Options& options, Env& env) {
+  return open_reusing(dir, options, env, nullptr);
+}
+
+Result<Bm25Index> Bm25Index::reopen(const Bm25Index& previous) {
+  const Impl& p = *previous.impl_;
+  return open_reusing(p.dir, p.opt, *p.env, &previous);
+}
+
+Bm25Index Bm25Index::snapshot() const {
+  const Impl& im = *impl_;
+  Bm25Index idx;
+  Impl& out = *idx.impl_;
+  out.dir = im.dir;
+  out.opt = im.opt;
+  out.env = im.env;
+  out.applied_seq = im.applied_seq;
+  out.next_gen = im.next_gen;
+  out.manifest_size = im.manifest_size;
+  out.classes = im.classes;
+  out.segs.reserve(im.segs.size());
+  for (const LoadedSegment& s : im.segs) {
+    LoadedSegment copy;
+    copy.disk = s.disk;
+    copy.stamp = s.stamp;
+    copy.seg = s.seg;
+    copy.del = s.del;
+    copy.n_deleted = s.n_deleted;
+    out.segs.push_back(std::move(copy));
+  }
+  return idx;
+}
+
+Result<Bm25Index> Bm25Index::open_reusing(const fs::path& dir, const Bm25Options& options, Env& env,
+                                          const Bm25Index* previous) {
   Bm25Index idx;
   Impl& im = *idx.impl_;
   im.dir = dir;
@@ -646,7 +708,13 @@ Result<Bm25Index> Bm25Index::open(const fs::path& dir, const Bm25Options& option
       return make_error(ErrorCode::kCorrupt, "lexical MANIFEST in {}: file generation {} >= {}",
                         dir.string(), e.gen, im.next_gen);
     }
-    RAGFT_TRY(LoadedSegment ls, im.load_segment(e));
+    const LoadedSegment* reuse = nullptr;
+    if (previous != nullptr) {
+      for (const LoadedSegment& old : previous->impl_->segs) {
+        if (old.disk.gen == e.gen) reuse = &old;
+      }
+    }
+    RAGFT_TRY(LoadedSegment ls, im.load_segment(e, reuse));
     keep.insert(segment_file_name(e.gen));
     if (e.del_gen != 0) keep.insert(deletes_file_name(e.gen, e.del_gen));
     im.segs.push_back(std::move(ls));
@@ -934,7 +1002,7 @@ Status Bm25Index::merge(std::size_t max_segments) {
       kept.push_back(std::move(s));
       continue;
     }
-    // Unmap before unlinking (harmless on POSIX either way).
+    // Unmap before unlinking (harmless on POSIX either way; a snapshot may still map it).
     const SegmentEntry disk = s.disk;
     s.seg.reset();
     im.remove_quietly(im.dir / segment_file_name(disk.gen));

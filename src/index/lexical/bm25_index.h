@@ -58,6 +58,19 @@ class Bm25Index {
   // (callers rebuild it from the store). `options` are used for scoring; k1/b are not stored.
   static Result<Bm25Index> open(const std::filesystem::path& dir, const Bm25Options& options = {},
                                 Env& env = Env::posix());
+  // Opens the index of `previous`'s directory again as it is on disk now (another index object,
+  // or another process, may have committed or merged since), reusing the segments `previous`
+  // has mapped instead of mapping and verifying their files again (segment files are immutable:
+  // a generation names one content). Cost: the MANIFEST, deletion files and new segments.
+  // `previous` is left as it was.
+  static Result<Bm25Index> reopen(const Bm25Index& previous);
+  // A read-only copy of this index's state for searching on other threads while this one keeps
+  // changing: it shares the mapped segments and copies the deletion bitmaps and access classes
+  // (O(segments + chunks/64)). Buffered chunks are not in it; deletions of committed chunks are
+  // as soon as remove() marks them, so take snapshots after commit(). Later add/remove/commit/
+  // merge of either object never change the other. Segment files a merge unlinks stay mapped
+  // while a snapshot holds them.
+  Bm25Index snapshot() const;
   Bm25Index(Bm25Index&&) noexcept;
   Bm25Index& operator=(Bm25Index&&) noexcept;
   ~Bm25Index();
@@ -99,6 +112,8 @@ class Bm25Index {
 
  private:
   Bm25Index();
+  static Result<Bm25Index> open_reusing(const std::filesystem::path& dir, const Bm25Options& options, Env& env,
+                                        const Bm25Index* previous);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
