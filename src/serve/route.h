@@ -6,16 +6,35 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "serve/api_error.h"
 #include "serve/identity.h"
 
 namespace ragft::serve {
 
+// Values of a route's path parameters ("/v1/documents/{id}": {"id", "docs/a.md"}), URL-decoded,
+// in the order of the route's path.
+using PathParams = std::vector<std::pair<std::string, std::string>>;
+
 struct RequestContext {
   const Identity& identity;
   const RequestMeta& meta;
   const std::string& body;  // at most ServeOptions::max_body_bytes
+  const PathParams& params = no_params();
+
+  // The value of path parameter `name` ("" when the route has none of that name).
+  std::string_view param(std::string_view name) const {
+    for (const auto& [key, value] : params) {
+      if (key == name) return value;
+    }
+    return {};
+  }
+  static const PathParams& no_params() {
+    static const PathParams none;
+    return none;
+  }
 };
 
 struct Reply {

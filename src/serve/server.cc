@@ -20,7 +20,9 @@ namespace ragft::serve {
 namespace {
 
 struct Route {
-  const char* method;
+  const char* method;  // GET, POST, PUT or DELETE
+  // "{name}" is a path parameter: one segment, or the rest of the path when it is the last
+  // thing in it (so a document id may hold slashes).
   const char* path;
   Reply (*handler)(const ServeContext&, const RequestContext&);
   bool authenticated = true;  // false: runs as the default identity without asking the Authenticator
@@ -37,6 +39,37 @@ constexpr Route kRoutes[] = {
     {"GET", "/metrics", &handle_metrics},
     {"GET", "/openapi.json", &handle_openapi, false},
 };
+
+// The route's path as the regular expression httplib matches (the whole path), and the names of
+// its parameters in order.
+std::pair<std::string, std::vector<std::string>> path_pattern(std::string_view path) {
+  std::string pattern;
+  std::vector<std::string> names;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    const char c = path[i];
+    if (c == '{') {
+      const std::size_t close = path.find('}', i);
+      names.emplace_back(path.substr(i + 1, close - i - 1));
+      i = close + 1;
+      pattern += i == path.size() ? "(.+)" : "([^/]+)";
+      continue;
+    }
+    if (std::string_view(".+*?^$()[]|\\").find(c) != std::string_view::npos) pattern += '\\';
+    pattern += c;
+    ++i;
+  }
+  return {std::move(pattern), std::move(names)};
+}
+
+std::string route_list() {
+  std::string out;
+  for (const Route& r : kRoutes) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} {}", r.method, r.path);
+  }
+  return out;
+}
 
 void write_reply(Reply reply, httplib::Response& res) {
   res.status = reply.status;
@@ -90,7 +123,7 @@ struct Server::Impl {
     return RequestMeta{req.method, req.path, req.remote_addr, req.get_header_value("Authorization")};
   }
 
-  Reply run(const Route& route, const httplib::Request& req) const {
+  Reply run(const Route& route, const std::vector<std::string>& param_names, const httplib::Request& req) const {
     const RequestMeta meta = meta_of(req);
     Identity identity = ctx.components.identity;
     if (ctx.components.authenticator && route.authenticated) {
@@ -104,16 +137,21 @@ struct Server::Impl {
       }
       identity = std::move(*who);
     }
-    return route.handler(ctx, RequestContext{identity, meta, req.body});
+    PathParams params;
+    for (std::size_t i = 0; i < param_names.size() && i + 1 < req.matches.size(); ++i) {
+      params.emplace_back(param_names[i], req.matches[static_cast<int>(i) + 1].str());
+    }
+    return route.handler(ctx, RequestContext{identity, meta, req.body, params});
   }
 
   void register_routes() {
     for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
       const Route& route = kRoutes[i];
-      auto handler = [this, &route, i](const httplib::Request& req, httplib::Response& res) {
+      auto [pattern, names] = path_pattern(route.path);
+      auto handler = [this, &route, i, names = std::move(names)](const httplib::Request& req, httplib::Response& res) {
         const auto t0 = std::chrono::steady_clock::now();
         ctx.metrics->begin();
-        Reply reply = run(route, req);
+        Reply reply = run(route, names, req);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         ctx.metrics->record(i, reply.status, seconds);
         ctx.metrics->end();
@@ -121,10 +159,15 @@ struct Server::Impl {
                    seconds * 1e3);
         write_reply(std::move(reply), res);
       };
-      if (std::string_view(route.method) == "GET") {
-        http.Get(route.path, handler);
+      const std::string_view method = route.method;
+      if (method == "GET") {
+        http.Get(pattern, handler);
+      } else if (method == "POST") {
+        http.Post(pattern, handler);
+      } else if (method == "PUT") {
+        http.Put(pattern, handler);
       } else {
-        http.Post(route.path, handler);
+        http.Delete(pattern, handler);
       }
     }
     // Responses httplib makes itself (no route, body too large, unparsable request) get the
@@ -136,9 +179,7 @@ struct Server::Impl {
       e.status = res.status;
       switch (res.status) {
         case 404:
-          e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
-                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask, GET /metrics, GET /openapi.json)",
-                                  req.method, req.path);
+          e.message = fmt::format("no route {} {} (routes: {})", req.method, req.path, route_list());
           e.code = "unknown_route";
           break;
         case 413:
