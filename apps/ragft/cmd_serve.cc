@@ -11,6 +11,7 @@
 #include "apps/ragft/cli.h"
 #include "generate/local_chat.h"
 #include "serve/api_keys.h"
+#include "serve/ingestor.h"
 #include "serve/server.h"
 #include "train/embedders.h"
 
@@ -28,6 +29,8 @@ struct ServeArgs {
   std::string principal;
   std::size_t max_body = serve::ServeOptions{}.max_body_bytes;
   bool require_key = false;
+  bool create = false;
+  std::string chunk = ChunkerOptions{}.to_config();
 };
 
 bool is_loopback(const std::string& host) {
@@ -77,6 +80,14 @@ int run_serve(const Globals& g, ServeArgs a) {
   const std::filesystem::path data(g.data_dir);
   auto ws_options = workspace_options(g);
   if (!ws_options.ok()) return report(ws_options.error());
+  auto chunker = ChunkerOptions::parse(a.chunk);
+  if (!chunker.ok()) return report(chunker.error());
+  c.chunker = *chunker;
+  if (a.create) {
+    // An empty workspace to fill through POST /v1/documents.
+    auto made = Workspace::open(data, *ws_options);
+    if (!made.ok()) return report(made.error());
+  }
   auto pool = serve::WorkspacePool::open(data, *ws_options);
   if (pool.ok()) {
     c.workspaces = std::move(*pool);
@@ -93,7 +104,8 @@ int run_serve(const Globals& g, ServeArgs a) {
       }
     }
   } else if (pool.error().code == ErrorCode::kNotFound) {
-    fmt::print(stderr, "note: {}; RAG requests will be refused\n", pool.error().message);
+    fmt::print(stderr, "note: {}; RAG requests and document writes will be refused (or start with --create)\n",
+               pool.error().message);
   } else {
     return report(pool.error());
   }
@@ -142,6 +154,12 @@ int run_serve(const Globals& g, ServeArgs a) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (c.workspaces) {
+    // The writer thread starts after the signal mask is set, so it inherits it.
+    auto ingestor = serve::Ingestor::start(c.workspaces);
+    if (!ingestor.ok()) return report(ingestor.error());
+    c.ingestor = std::move(*ingestor);
+  }
   const std::string host = a.options.host;
   auto server = serve::Server::make(std::move(a.options), std::move(c));
   if (!server.ok()) return report(server.error());
@@ -182,6 +200,9 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--tenant", a->tenant, "Tenant every request retrieves from")->capture_default_str();
   cmd->add_option("--as", a->principal, "Principal every request retrieves as (default: the workspace owner)");
+  cmd->add_flag("--create", a->create, "Create an empty workspace in --data when there is none (to fill with POST /v1/documents)");
+  cmd->add_option("--chunk", a->chunk, "How documents written through the API are chunked (as `ragft index --chunk`)")
+      ->capture_default_str();
   cmd->add_flag("--require-key", a->require_key,
                 "Require an API key on every request but /health (on anyway once the workspace has a key: `ragft key`)");
   cmd->add_option("--prompt", a->prompt, "Prompt template file for RAG answers (default: `ragft prompt`)");

@@ -70,6 +70,27 @@ std::string record_hash(const LoadedDocument& d) {
   return content_hash(key);
 }
 
+}  // namespace
+
+Result<PreparedDocument> prepare_document(LoadedDocument d, NewDocument base, const ChunkerOptions& chunker) {
+  PreparedDocument out;
+  out.chunks = make_chunks(d, chunker);
+  if (out.chunks.empty()) return make_error(ErrorCode::kInvalidArgument, "no text to index");
+  NewDocument& doc = out.doc;
+  doc = std::move(base);
+  if (doc.title.empty()) doc.title = d.title;
+  doc.metadata_json = d.metadata_json;
+  if (!d.acl.empty()) doc.acl = d.acl;
+  CharOffsetCursor cursor(d.text);
+  doc.page_starts.clear();
+  for (std::uint32_t b : d.page_starts) doc.page_starts.push_back(static_cast<std::int64_t>(cursor.to_char(b)));
+  doc.content_hash = record_hash(d);
+  doc.text = std::move(d.text);
+  return out;
+}
+
+namespace {
+
 class Syncer {
  public:
   Syncer(Store& store, const SyncOptions& options) : store_(store), options_(options) {}
@@ -203,28 +224,24 @@ class Syncer {
     bool single = loaded->documents.size() == 1 && loaded->documents[0].ext_id.empty();
     std::unordered_set<std::string> ids_in_file;
     for (LoadedDocument& d : loaded->documents) {
-      NewDocument doc;
-      doc.ext_id = d.ext_id.empty() ? source : d.ext_id;
-      ids_in_file.insert(doc.ext_id);
-      doc.tenant = options_.tenant;
-      doc.source = source;
-      doc.format = format_name(*detect_format(task.path));
-      doc.title = !d.title.empty() || !single ? d.title : task.path.stem().string();
-      doc.metadata_json = d.metadata_json;
-      doc.acl = d.acl.empty() ? options_.acl : d.acl;
-      doc.source_mtime_ns = mtime_ns(st);
-      doc.source_size = static_cast<std::int64_t>(st.st_size);
-      CharOffsetCursor cursor(d.text);
-      for (std::uint32_t b : d.page_starts) doc.page_starts.push_back(static_cast<std::int64_t>(cursor.to_char(b)));
-      std::vector<NewChunk> chunks = make_chunks(d, options_.chunker);
-      if (chunks.empty()) {
-        fail(single ? source : source + "#" + doc.ext_id, "no text to index");
+      NewDocument base;
+      base.ext_id = d.ext_id.empty() ? source : d.ext_id;
+      ids_in_file.insert(base.ext_id);
+      base.tenant = options_.tenant;
+      base.source = source;
+      base.format = format_name(*detect_format(task.path));
+      base.title = !d.title.empty() || !single ? d.title : task.path.stem().string();
+      base.acl = options_.acl;
+      base.source_mtime_ns = mtime_ns(st);
+      base.source_size = static_cast<std::int64_t>(st.st_size);
+      const std::string where = single ? source : source + "#" + base.ext_id;
+      auto prepared = prepare_document(std::move(d), std::move(base), options_.chunker);
+      if (!prepared.ok()) {
+        fail(where, prepared.error().message);
         continue;
       }
-      doc.content_hash = record_hash(d);
-      doc.text = std::move(d.text);
-      batch_bytes_ += doc.text.size();
-      batch_.emplace_back(std::move(doc), std::move(chunks));
+      batch_bytes_ += prepared->doc.text.size();
+      batch_.emplace_back(std::move(prepared->doc), std::move(prepared->chunks));
       if (batch_.size() >= options_.batch_docs || batch_bytes_ >= options_.batch_bytes) {
         RAGFT_TRY_STATUS(flush());
       }

@@ -50,6 +50,17 @@ struct SyncSummary {
   std::vector<std::string> failures;  // "path: reason", also logged as warnings
 };
 
+// A loaded document as the store takes it: `base` (ext_id, tenant, source, format, acl, ...) with
+// the loaded title (unless `base` has one), text, metadata and ACL (the loaded one when it has one),
+// chunks (code-point offsets, simhashes) and the content hash sync uses to tell changes (over title,
+// text, metadata and ACL). Pages are converted to code-point offsets. No chunk (no text to index) ->
+// kInvalidArgument.
+struct PreparedDocument {
+  NewDocument doc;
+  std::vector<NewChunk> chunks;
+};
+Result<PreparedDocument> prepare_document(LoadedDocument loaded, NewDocument base, const ChunkerOptions& chunker);
+
 // Paths that do not exist -> kNotFound before anything is written.
 Result<SyncSummary> sync_paths(Store& store, const std::vector<std::filesystem::path>& paths,
                                const SyncOptions& options);

@@ -165,16 +165,14 @@ Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& reques
   hits.reserve(scored.size());
   std::map<DocId, DocumentRecord> docs;
   for (std::size_t i = 0; i < scored.size(); ++i) {
+    // The index may be a snapshot older than the store (a server's readers: serve/ingestor.h): a
+    // chunk deleted or replaced since is skipped, as the next snapshot will not have it.
     RAGFT_TRY(std::optional<ChunkRecord> chunk, ws.store().get_chunk(scored[i].id));
-    if (!chunk) {
-      return make_error(ErrorCode::kCorrupt,
-                        "index returned chunk {} which is not in the store; reopen to catch up",
-                        scored[i].id);
-    }
+    if (!chunk) continue;
     auto it = docs.find(chunk->doc_id);
     if (it == docs.end()) {
       RAGFT_TRY(std::optional<DocumentRecord> doc, ws.store().get(chunk->doc_id));
-      if (!doc) return make_error(ErrorCode::kCorrupt, "chunk {} has no document", chunk->id);
+      if (!doc) continue;
       it = docs.emplace(chunk->doc_id, std::move(*doc)).first;
     }
     const DocumentRecord& doc = it->second;
@@ -185,7 +183,7 @@ Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& reques
     hit.title = doc.title;
     hit.source = doc.source;
     hit.score = scored[i].score;
-    hit.rank = static_cast<int>(i + 1);
+    hit.rank = static_cast<int>(hits.size() + 1);
     hit.char_start = chunk->char_start;
     hit.char_end = chunk->char_end;
     hit.page = chunk->page;

@@ -17,6 +17,7 @@ struct ServeLimits {
   std::size_t max_stop = 4;                 // stop sequences (OpenAI's limit)
   std::size_t max_k = 50;                   // ragft.k: chunks retrieved for a RAG answer
   std::size_t max_embedding_inputs = 2048;  // strings per embeddings request (OpenAI's limit)
+  std::size_t max_documents = 10000;        // documents (or ids) per document write request
 };
 
 }  // namespace ragft::serve

@@ -95,6 +95,33 @@ json openapi_document(const ServeOptions& o) {
           {"mode", mode},
           {"filter", filter},
           {"llm", {{"type", "boolean"}, {"default", false}}}}}}},
+      {"DocumentsRequest",
+       {{"type", "object"},
+        {"required", {"documents"}},
+        {"additionalProperties", false},
+        {"properties",
+         {{"documents",
+           {{"type", "array"},
+            {"minItems", 1},
+            {"maxItems", l.max_documents},
+            {"items",
+             {{"type", "object"},
+              {"required", {"id", "text"}},
+              {"additionalProperties", false},
+              {"properties",
+               {{"id", {{"type", "string"}, {"minLength", 1}, {"maxLength", 1024}}},
+                {"text", {{"type", "string"}, {"minLength", 1}}},
+                {"format", {{"type", "string"}, {"enum", {"txt", "md", "html"}}, {"default", "txt"}}},
+                {"title", {{"type", "string"}}},
+                {"source", {{"type", "string"}}},
+                {"metadata", filter},
+                {"acl", {{"type", "array"}, {"items", {{"type", "string"}, {"minLength", 1}}}}}}}}}}}}}}},
+      {"DeleteDocumentsRequest",
+       {{"type", "object"},
+        {"required", {"ids"}},
+        {"additionalProperties", false},
+        {"properties",
+         {{"ids", {{"type", "array"}, {"minItems", 1}, {"maxItems", l.max_documents}, {"items", {{"type", "string"}}}}}}}}},
       {"Object", {{"type", "object"}}},
   };
   json input = {{"oneOf", json::array({json{{"type", "string"}},
@@ -111,7 +138,7 @@ json openapi_document(const ServeOptions& o) {
         {"input", input},
         {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}},
         {"ragft", embed_ext}}}};
-  json paths = {
+  json paths = json{
       {"/health", {{"get", operation("Liveness and which components are loaded", {{"200", json_response("ok", ref("Object"))}},
                                      nullptr, false)}}},
       {"/openapi.json",
@@ -137,6 +164,22 @@ json openapi_document(const ServeOptions& o) {
        {{"post", operation("An answer with cited source spans (as `ragft --json ask`)",
                            with_errors({{"200", json_response("the answer", ref("Object"))}}), ref("AskRequest"))}}},
   };
+  const json admin_errors = {{"403", json_response("not an admin key", ref("Error"))}};
+  auto writes = [&](json responses) {
+    responses.update(admin_errors);
+    return with_errors(std::move(responses));
+  };
+  paths["/v1/documents"] = {
+      {"post", operation("Upsert documents into the key's tenant (admin); durable and searchable when answered",
+                         writes({{"200", json_response("documents.write", ref("Object"))}}), ref("DocumentsRequest"))}};
+  paths["/v1/documents/delete"] = {
+      {"post", operation("Delete documents of the key's tenant by id (admin)",
+                         writes({{"200", json_response("documents.write", ref("Object"))}}), ref("DeleteDocumentsRequest"))}};
+  json delete_one = operation("Delete one document of the key's tenant (admin)",
+                              writes({{"200", json_response("documents.write", ref("Object"))},
+                                      {"404", json_response("no such document", ref("Error"))}}));
+  delete_one["parameters"] = {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
+  paths["/v1/documents/{id}"] = {{"delete", delete_one}};
   return {{"openapi", "3.1.0"},
           {"info",
            {{"title", "ragft serve"},

@@ -36,6 +36,9 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/embeddings", &handle_embeddings},
     {"POST", "/v1/search", &handle_search},
     {"POST", "/v1/ask", &handle_ask},
+    {"POST", "/v1/documents", &handle_documents_upsert},
+    {"POST", "/v1/documents/delete", &handle_documents_delete},
+    {"DELETE", "/v1/documents/{id}", &handle_document_delete},
     {"GET", "/metrics", &handle_metrics},
     {"GET", "/openapi.json", &handle_openapi, false},
 };
@@ -105,6 +108,7 @@ Status ServeOptions::validate() const {
   if (limits.max_k < 1) return bad("limits.max_k", "must be >= 1");
   if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
   if (limits.max_embedding_inputs < 1) return bad("limits.max_embedding_inputs", "must be >= 1");
+  if (limits.max_documents < 1) return bad("limits.max_documents", "must be >= 1");
   if (chat_model_id.empty() || embedding_model_id.empty()) return bad("chat_model_id/embedding_model_id", "is empty");
   return ok_status();
 }

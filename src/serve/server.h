@@ -6,6 +6,9 @@
 //   POST /v1/embeddings          embeddings_api.h
 //   POST /v1/search              search_api.h: ranked chunks as the request's identity
 //   POST /v1/ask                 search_api.h: an answer with checked citations (as `ragft ask`)
+//   POST /v1/documents           documents_api.h: upsert documents (admin), durable when answered
+//   POST /v1/documents/delete    documents_api.h: delete documents by id (admin)
+//   DELETE /v1/documents/{id}    documents_api.h: delete one document (admin)
 //   GET  /metrics                metrics.h: Prometheus text (an admin key when keys are on)
 //   GET  /openapi.json           openapi.h: this list as an OpenAPI 3.1 description (no key)
 //
@@ -38,11 +41,14 @@
 #include "generate/extractive.h"
 #include "generate/llm_answer.h"
 #include "generate/prompt.h"
+#include "ingest/chunker.h"
 #include "serve/identity.h"
 #include "serve/limits.h"
 #include "serve/workspace_pool.h"
 
 namespace ragft::serve {
+
+class Ingestor;  // ingestor.h
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -67,6 +73,10 @@ struct ServeComponents {
   PromptTemplate prompt = PromptTemplate::default_template();  // for RAG answers
   LlmAnswerOptions answer;                   // RAG answers; chunks is the default ragft.k
   ExtractiveOptions extractive;              // /v1/ask without llm; chunks is its default k
+  // The write path (ingestor.h): null -> document writes answer 400 (no workspace). Make it on
+  // the same pool as `workspaces`, so searches see the writes.
+  std::shared_ptr<Ingestor> ingestor;
+  ChunkerOptions chunker;                    // how written documents are chunked
   // null: every request runs as `identity`. Else it resolves every request but GET /health.
   std::shared_ptr<const Authenticator> authenticator;
   Identity identity;

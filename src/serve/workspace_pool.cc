@@ -21,23 +21,37 @@ WorkspacePool::Lease::~Lease() {
   if (ws_) pool_->give_back(std::move(ws_));
 }
 
+void WorkspacePool::publish(std::shared_ptr<const Bm25Index> snapshot) {
+  std::lock_guard lock(mu_);
+  published_ = std::move(snapshot);
+}
+
 Result<WorkspacePool::Lease> WorkspacePool::acquire() {
+  std::unique_ptr<Workspace> ws;
+  std::shared_ptr<const Bm25Index> published;
   {
     std::lock_guard lock(mu_);
+    published = published_;
     if (!idle_.empty()) {
-      std::unique_ptr<Workspace> ws = std::move(idle_.back());
+      ws = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(ws));
     }
+  }
+  if (ws) {
+    if (published && &ws->index() != published.get() && ws->index().applied_seq() <= published->applied_seq()) {
+      ws->adopt_index(std::move(published));
+      if (ws->dense() != nullptr) ws->drop_dense();
+    }
+    return Lease(this, std::move(ws));
   }
   // Opened outside the lock: catch-up may take a while, and Workspace::open takes the
   // workspace's index lock itself.
-  RAGFT_TRY(Workspace ws, Workspace::open(dir_, options_));
+  RAGFT_TRY(Workspace opened, Workspace::open(dir_, options_));
   {
     std::lock_guard lock(mu_);
     ++opened_;
   }
-  return Lease(this, std::make_unique<Workspace>(std::move(ws)));
+  return Lease(this, std::make_unique<Workspace>(std::move(opened)));
 }
 
 void WorkspacePool::give_back(std::unique_ptr<Workspace> ws) {

@@ -4,9 +4,11 @@
 // the server's threads) and never shrinks; every workspace stays open until the pool is
 // destroyed.
 //
-// Each workspace is caught up with the store when it is opened (Workspace::open), not per
-// request: documents indexed after that are seen once a new workspace is opened. (Issue 7's
-// ingest endpoint will catch the pool up.)
+// Each workspace is caught up with the store when it is opened (Workspace::open). After that the
+// server's writer (ingestor.h) publishes a snapshot of the lexical index after each change, and
+// every lease adopts the newest one (Workspace::adopt_index: a pointer swap, no file is read), so
+// a search sees every write answered before it started. A workspace that adopts a newer snapshot
+// forgets its loaded dense index, which its next dense search loads again as caught up on disk.
 //
 // Thread-safe.
 #pragma once
@@ -43,7 +45,11 @@ class WorkspacePool {
   };
   Result<Lease> acquire();
 
+  // The lexical index every lease adopts from now on (when newer than its own).
+  void publish(std::shared_ptr<const Bm25Index> snapshot);
+
   const std::filesystem::path& dir() const { return dir_; }
+  const WorkspaceOptions& options() const { return options_; }
   // Workspaces opened so far (leased or idle).
   std::size_t opened() const;
 
@@ -56,6 +62,7 @@ class WorkspacePool {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Workspace>> idle_;
   std::size_t opened_ = 0;
+  std::shared_ptr<const Bm25Index> published_;
 };
 
 }  // namespace ragft::serve

@@ -395,35 +395,64 @@ Result<std::size_t> Store::touch_batch(const std::vector<Touch>& touches) {
   return r;
 }
 
+namespace {
+
+// Deletes (tenant, ext_id) and logs it inside an open transaction; false when there is none.
+Result<bool> remove_in_transaction(StatementCache& stmts, const std::string& tenant, const std::string& ext_id) {
+  DocId id = 0;
+  {
+    RAGFT_TRY(Query q, stmts.query("SELECT id FROM documents WHERE tenant = ?1 AND ext_id = ?2"));
+    q.bind_text(1, tenant).bind_text(2, ext_id);
+    RAGFT_TRY(bool row, q.step());
+    if (!row) return false;
+    id = q.col_int(0);
+  }
+  RAGFT_TRY(std::string removed, store_internal::delete_chunks(stmts, id));
+  {
+    RAGFT_TRY(Query q, stmts.query("DELETE FROM documents WHERE id = ?1"));
+    q.bind_int(1, id);
+    RAGFT_TRY_STATUS(q.run());
+  }
+  {
+    RAGFT_TRY(Query q, stmts.query(
+                           "INSERT INTO changelog(op, doc_id, at_unix_ms, removed_chunks) VALUES('delete', ?1, ?2, ?3)"));
+    q.bind_int(1, id).bind_int(2, now_unix_ms()).bind_text(3, removed);
+    RAGFT_TRY_STATUS(q.run());
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<bool> Store::remove(const std::string& tenant, const std::string& ext_id) {
   const std::string ctx = fmt::format("remove \"{}\" (tenant \"{}\")", ext_id, tenant);
   auto body = [&]() -> Result<bool> {
     RAGFT_TRY(Transaction txn, Transaction::begin_immediate(*stmts_));
-    DocId id = 0;
-    {
-      RAGFT_TRY(Query q, stmts_->query("SELECT id FROM documents WHERE tenant = ?1 AND ext_id = ?2"));
-      q.bind_text(1, tenant).bind_text(2, ext_id);
-      RAGFT_TRY(bool row, q.step());
-      if (!row) return false;
-      id = q.col_int(0);
-    }
-    RAGFT_TRY(std::string removed, store_internal::delete_chunks(*stmts_, id));
-    {
-      RAGFT_TRY(Query q, stmts_->query("DELETE FROM documents WHERE id = ?1"));
-      q.bind_int(1, id);
-      RAGFT_TRY_STATUS(q.run());
-    }
-    {
-      RAGFT_TRY(Query q, stmts_->query(
-                             "INSERT INTO changelog(op, doc_id, at_unix_ms, removed_chunks) VALUES('delete', ?1, ?2, ?3)"));
-      q.bind_int(1, id).bind_int(2, now_unix_ms()).bind_text(3, removed);
-      RAGFT_TRY_STATUS(q.run());
-    }
-    RAGFT_TRY_STATUS(txn.commit());
-    return true;
+    RAGFT_TRY(bool removed, remove_in_transaction(*stmts_, tenant, ext_id));
+    if (removed) RAGFT_TRY_STATUS(txn.commit());
+    return removed;
   };
   auto r = body();
   if (!r.ok()) return fail(r.take_error(), ctx);
+  return r;
+}
+
+Result<std::vector<bool>> Store::remove_batch(const std::vector<std::pair<std::string, std::string>>& docs) {
+  auto body = [&]() -> Result<std::vector<bool>> {
+    RAGFT_TRY(Transaction txn, Transaction::begin_immediate(*stmts_));
+    std::vector<bool> out;
+    out.reserve(docs.size());
+    bool any = false;
+    for (const auto& [tenant, ext_id] : docs) {
+      RAGFT_TRY(bool removed, remove_in_transaction(*stmts_, tenant, ext_id));
+      out.push_back(removed);
+      any = any || removed;
+    }
+    if (any) RAGFT_TRY_STATUS(txn.commit());
+    return out;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), fmt::format("remove batch of {} (nothing was removed)", docs.size()));
   return r;
 }
 

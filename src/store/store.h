@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -165,6 +166,9 @@ class Store {
   Result<std::size_t> touch_batch(const std::vector<Touch>& touches);
   // Deletes a document and its chunks, logs kDelete. Returns false if it did not exist.
   Result<bool> remove(const std::string& tenant, const std::string& ext_id);
+  // Batch form of remove() for (tenant, ext_id) pairs: one transaction, all-or-nothing. Per
+  // pair in input order: whether it existed (the same pair twice: true, then false).
+  Result<std::vector<bool>> remove_batch(const std::vector<std::pair<std::string, std::string>>& docs);
 
   Result<std::optional<DocumentRecord>> find(const std::string& tenant, const std::string& ext_id);
   Result<std::optional<DocumentRecord>> get(DocId id);
