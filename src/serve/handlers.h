@@ -28,6 +28,8 @@ Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req
 Reply handle_embeddings(const ServeContext& ctx, const RequestContext& req);
 Reply handle_search(const ServeContext& ctx, const RequestContext& req);  // search_api.h
 Reply handle_ask(const ServeContext& ctx, const RequestContext& req);     // search_api.h
+Reply handle_classify(const ServeContext& ctx, const RequestContext& req);  // task_api.h
+Reply handle_extract(const ServeContext& ctx, const RequestContext& req);   // task_api.h
 Reply handle_metrics(const ServeContext& ctx, const RequestContext& req);  // metrics.h; admin key when keys are on
 Reply handle_openapi(const ServeContext& ctx, const RequestContext& req);  // openapi.h
 

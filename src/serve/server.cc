@@ -34,9 +34,18 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/embeddings", &handle_embeddings},
     {"POST", "/v1/search", &handle_search},
     {"POST", "/v1/ask", &handle_ask},
+    {"POST", "/v1/classify", &handle_classify},  // task_api.h
+    {"POST", "/v1/extract", &handle_extract},    // task_api.h
     {"GET", "/metrics", &handle_metrics},
     {"GET", "/openapi.json", &handle_openapi, false},
 };
+
+// "GET /health, GET /v1/models, ..." in the table's order.
+std::string route_list() {
+  std::string out;
+  for (const Route& r : kRoutes) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", r.method, r.path);
+  return out;
+}
 
 void write_reply(Reply reply, httplib::Response& res) {
   res.status = reply.status;
@@ -72,6 +81,7 @@ Status ServeOptions::validate() const {
   if (limits.max_k < 1) return bad("limits.max_k", "must be >= 1");
   if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
   if (limits.max_embedding_inputs < 1) return bad("limits.max_embedding_inputs", "must be >= 1");
+  if (limits.max_task_inputs < 1) return bad("limits.max_task_inputs", "must be >= 1");
   if (chat_model_id.empty() || embedding_model_id.empty()) return bad("chat_model_id/embedding_model_id", "is empty");
   return ok_status();
 }
@@ -136,9 +146,7 @@ struct Server::Impl {
       e.status = res.status;
       switch (res.status) {
         case 404:
-          e.message = fmt::format("no route {} {} (routes: GET /health, GET /v1/models, POST /v1/chat/completions, "
-                                  "POST /v1/embeddings, POST /v1/search, POST /v1/ask, GET /metrics, GET /openapi.json)",
-                                  req.method, req.path);
+          e.message = fmt::format("no route {} {} (routes: {})", req.method, req.path, route_list());
           e.code = "unknown_route";
           break;
         case 413:
