@@ -382,18 +382,22 @@ void register_eval_extract(CLI::App* eval, Globals& g, int& exit_code) {
 
 // Input: one sentence per line, whitespace tokens. Output: token<TAB>tag lines and a blank line
 // per sentence, or with --json one object per line:
-// {"tokens":[...],"entities":[{"text","type","start","end"}]} (token offsets, end exclusive).
+// {"tokens":[...],"entities":[{"text","type","start","end","char_start","char_end"}]}
+// (start/end: token offsets; char_start/char_end: code points of the line; end exclusive;
+// text: the line's characters of the span: extract_entities() in train/extractor.h). `ragft
+// serve`'s POST /v1/extract answers the same per input.
 int predict_extract(const Globals& g, const std::filesystem::path& model, const std::vector<std::string>& files) {
   auto m = load_extractor(model);
   if (!m.ok()) return report(m.error());
   auto handle = [&](std::istream& in) {
     std::string line;
     while (std::getline(in, line)) {
-      auto t = (*m)->predict_text(line);
+      auto t = extract_entities(**m, line);
       if (g.json) {
         nlohmann::json ents = nlohmann::json::array();
-        for (const auto& e : entity_mentions(t.tokens, t.tags)) {
-          ents.push_back({{"text", e.text}, {"type", e.type}, {"start", e.start}, {"end", e.end}});
+        for (const auto& e : t.entities) {
+          ents.push_back({{"text", e.text}, {"type", e.type}, {"start", e.token_start}, {"end", e.token_end},
+                          {"char_start", e.char_start}, {"char_end", e.char_end}});
         }
         nlohmann::json j = {{"tokens", t.tokens}, {"entities", ents}};
         fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

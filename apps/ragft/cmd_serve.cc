@@ -1,6 +1,7 @@
 // ragft serve: an OpenAI-compatible HTTP server (src/serve/server.h, docs/serve.md) over the
-// chat model (--llm), an embedder (--embedder, or the workspace's dense one) and the workspace
-// for RAG answers. Runs until SIGINT or SIGTERM, then drains the requests in flight.
+// chat model (--llm), an embedder (--embedder, or the workspace's dense one), the workspace
+// for RAG answers and trained classifiers/extractors (--model NAME=DIR). Runs until SIGINT or
+// SIGTERM, then drains the requests in flight.
 #include <pthread.h>
 #include <signal.h>
 
@@ -13,6 +14,7 @@
 #include "serve/api_keys.h"
 #include "serve/ingestor.h"
 #include "serve/server.h"
+#include "serve/task_models.h"
 #include "train/embedders.h"
 
 namespace ragft::cli {
@@ -31,6 +33,8 @@ struct ServeArgs {
   bool require_key = false;
   bool create = false;
   std::string chunk = ChunkerOptions{}.to_config();
+  std::vector<std::string> models;  // --model NAME=DIR
+  std::size_t model_copies = serve::TaskModelOptions{}.classifier_copies;
 };
 
 bool is_loopback(const std::string& host) {
@@ -132,6 +136,29 @@ int run_serve(const Globals& g, ServeArgs a) {
       return report(made.error());
     }
   }
+  if (!a.models.empty()) {
+    std::vector<serve::TaskModelSpec> specs;
+    for (const auto& m : a.models) {
+      auto spec = serve::parse_task_model_spec(m);
+      if (!spec.ok()) return report(spec.error());
+      if (spec->name == a.options.chat_model_id || spec->name == a.options.embedding_model_id) {
+        return report(make_error(ErrorCode::kInvalidArgument,
+                                 "--model {}: the name {} is the chat model's or the embedder's id in /v1/models; "
+                                 "name it with NAME=DIR",
+                                 m, spec->name));
+      }
+      specs.push_back(std::move(*spec));
+    }
+    serve::TaskModelOptions task_options;
+    task_options.classifier_copies = a.model_copies;
+    auto loaded = serve::TaskModels::load(specs, task_options);
+    if (!loaded.ok()) return report(loaded.error());
+    for (const auto& m : (*loaded)->models()) {
+      fmt::print(stderr, "ragft serve: model {} ({} {}, {} labels) on POST /v1/{}\n", m.name, m.task, m.kind,
+                 m.labels.size(), m.task);
+    }
+    c.task_models = std::move(*loaded);
+  }
   if (!c.chat) fmt::print(stderr, "note: no --llm: /v1/chat/completions will be refused\n");
   auto auth = key_authenticator(data, c.workspaces != nullptr, a.require_key);
   if (!auth.ok()) return report(auth.error());
@@ -185,7 +212,7 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "OpenAI-compatible HTTP server: /v1/chat/completions (plain or RAG), /v1/embeddings, /v1/search, /v1/ask, "
-      "/v1/models, /health");
+      "/v1/classify, /v1/extract, /v1/models, /health");
   cmd->add_option("--host", a->options.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", a->options.port, "Port (0: a free one, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--llm", a->llm,
@@ -205,6 +232,12 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--require-key", a->require_key,
                 "Require an API key on every request but /health (on anyway once the workspace has a key: `ragft key`)");
+  cmd->add_option("--model", a->models,
+                  "A trained model to serve (repeatable): NAME=DIR or DIR (named after its last component), DIR from "
+                  "`ragft train classify` (POST /v1/classify) or `ragft train extract` (POST /v1/extract)");
+  cmd->add_option("--model-copies", a->model_copies,
+                  "Copies of each classifier loaded for concurrent requests (a classifier serves one request at a time)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{256}));
   cmd->add_option("--prompt", a->prompt, "Prompt template file for RAG answers (default: `ragft prompt`)");
   cmd->add_option("--llm-config", a->llm_config, "RAG answer options (chunks is the default ragft.k)")
       ->capture_default_str();

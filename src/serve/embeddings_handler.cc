@@ -1,10 +1,11 @@
-// POST /v1/embeddings, GET /health, GET /v1/models.
+// POST /v1/embeddings, GET /health, GET /v1/models (the task models: task_api.h).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "serve/embeddings_api.h"
 #include "serve/handlers.h"
 #include "serve/openapi.h"
+#include "serve/task_api.h"
 
 namespace ragft::serve {
 
@@ -81,6 +82,9 @@ Reply handle_models(const ServeContext& ctx, const RequestContext&) {
                       {"config", ctx.components.embedder->config()},
                       {"model_id", ctx.components.embedder->model_id()},
                       {"dim", ctx.components.embedder->dim()}}}});
+  }
+  if (ctx.components.task_models) {
+    for (const TaskModelInfo& m : ctx.components.task_models->models()) data.push_back(task_model_json(m, created));
   }
   return Reply::json(json{{"object", "list"}, {"data", std::move(data)}}.dump(-1, ' ', false,
                                                                              json::error_handler_t::replace));

@@ -31,6 +31,8 @@ Reply handle_ask(const ServeContext& ctx, const RequestContext& req);     // sea
 Reply handle_documents_upsert(const ServeContext& ctx, const RequestContext& req);  // documents_api.h; admin
 Reply handle_documents_delete(const ServeContext& ctx, const RequestContext& req);  // documents_api.h; admin
 Reply handle_document_delete(const ServeContext& ctx, const RequestContext& req);   // documents_api.h; admin
+Reply handle_classify(const ServeContext& ctx, const RequestContext& req);  // task_api.h
+Reply handle_extract(const ServeContext& ctx, const RequestContext& req);   // task_api.h
 Reply handle_metrics(const ServeContext& ctx, const RequestContext& req);  // metrics.h; admin key when keys are on
 Reply handle_openapi(const ServeContext& ctx, const RequestContext& req);  // openapi.h
 

@@ -12,12 +12,13 @@ struct ServeLimits {
   int max_tokens = 4096;
   std::size_t max_messages = 256;
   // The UTF-8 bytes of all message contents of a chat request together, and of all inputs of
-  // an embeddings request together.
+  // an embeddings, classify or extract request together.
   std::size_t max_input_bytes = std::size_t{1} << 20;
   std::size_t max_stop = 4;                 // stop sequences (OpenAI's limit)
   std::size_t max_k = 50;                   // ragft.k: chunks retrieved for a RAG answer
   std::size_t max_embedding_inputs = 2048;  // strings per embeddings request (OpenAI's limit)
   std::size_t max_documents = 10000;        // documents (or ids) per document write request
+  std::size_t max_task_inputs = 1024;       // strings per /v1/classify or /v1/extract request
 };
 
 }  // namespace ragft::serve

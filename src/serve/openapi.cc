@@ -138,6 +138,27 @@ json openapi_document(const ServeOptions& o) {
         {"input", input},
         {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}},
         {"ragft", embed_ext}}}};
+  const json task_input = {{"oneOf", json::array({json{{"type", "string"}},
+                                                   json{{"type", "array"},
+                                                        {"items", {{"type", "string"}}},
+                                                        {"minItems", 1},
+                                                        {"maxItems", l.max_task_inputs}}})}};
+  const json task_model = {{"type", "string"},
+                           {"description", "a served model's name (GET /v1/models); optional when one of the task is served"}};
+  schemas["ClassifyRequest"] = {
+      {"type", "object"},
+      {"required", {"input"}},
+      {"additionalProperties", false},
+      {"properties",
+       {{"model", task_model},
+        {"input", task_input},
+        {"top_k", {{"type", "integer"}, {"minimum", 1}, {"description", "labels per input (default: all)"}}}}}};
+  schemas["ExtractRequest"] = {{"type", "object"},
+                               {"required", {"input"}},
+                               {"additionalProperties", false},
+                               {"properties", {{"model", task_model}, {"input", task_input}}}};
+  json task_errors = with_errors({{"200", json_response("a list, one item per input", ref("Object"))}});
+  task_errors["404"] = json_response("no served model of that name", ref("Error"));
   json paths = json{
       {"/health", {{"get", operation("Liveness and which components are loaded", {{"200", json_response("ok", ref("Object"))}},
                                      nullptr, false)}}},
@@ -148,7 +169,7 @@ json openapi_document(const ServeOptions& o) {
                           with_errors({{"200", {{"description", "Prometheus text format 0.0.4"},
                                                 {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}},
                                        {"403", json_response("not an admin key", ref("Error"))}}))}}},
-      {"/v1/models", {{"get", operation("The chat model and the embedder", with_errors({{"200", json_response("a list", ref("Object"))}}))}}},
+      {"/v1/models", {{"get", operation("The chat model, the embedder and the task models", with_errors({{"200", json_response("a list", ref("Object"))}}))}}},
       {"/v1/chat/completions",
        {{"post", operation("OpenAI chat completions: whole, streamed (text/event-stream), or RAG with the ragft field",
                            with_errors({{"200", json_response("chat.completion, or chat.completion.chunk events when streamed",
@@ -163,6 +184,12 @@ json openapi_document(const ServeOptions& o) {
       {"/v1/ask",
        {{"post", operation("An answer with cited source spans (as `ragft --json ask`)",
                            with_errors({{"200", json_response("the answer", ref("Object"))}}), ref("AskRequest"))}}},
+      {"/v1/classify",
+       {{"post", operation("Labels and scores from a served classifier (as `ragft --json predict`)", task_errors,
+                           ref("ClassifyRequest"))}}},
+      {"/v1/extract",
+       {{"post", operation("Entities with code-point offsets from a served extractor (as `ragft --json predict`)",
+                           task_errors, ref("ExtractRequest"))}}},
   };
   const json admin_errors = {{"403", json_response("not an admin key", ref("Error"))}};
   auto writes = [&](json responses) {
@@ -184,7 +211,8 @@ json openapi_document(const ServeOptions& o) {
           {"info",
            {{"title", "ragft serve"},
             {"version", "1"},
-            {"description", "OpenAI-compatible chat and embeddings, and retrieval with per-document ACLs (docs/serve.md)"}}},
+            {"description", "OpenAI-compatible chat and embeddings, retrieval with per-document ACLs, and trained "
+                            "classifiers and extractors (docs/serve.md)"}}},
           {"servers", {{{"url", "/"}}}},
           {"security", {{{"bearer", json::array()}}}},
           {"components",

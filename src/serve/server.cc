@@ -39,6 +39,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/documents", &handle_documents_upsert},
     {"POST", "/v1/documents/delete", &handle_documents_delete},
     {"DELETE", "/v1/documents/{id}", &handle_document_delete},
+    {"POST", "/v1/classify", &handle_classify},  // task_api.h
+    {"POST", "/v1/extract", &handle_extract},    // task_api.h
     {"GET", "/metrics", &handle_metrics},
     {"GET", "/openapi.json", &handle_openapi, false},
 };
@@ -109,6 +111,7 @@ Status ServeOptions::validate() const {
   if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
   if (limits.max_embedding_inputs < 1) return bad("limits.max_embedding_inputs", "must be >= 1");
   if (limits.max_documents < 1) return bad("limits.max_documents", "must be >= 1");
+  if (limits.max_task_inputs < 1) return bad("limits.max_task_inputs", "must be >= 1");
   if (chat_model_id.empty() || embedding_model_id.empty()) return bad("chat_model_id/embedding_model_id", "is empty");
   return ok_status();
 }

@@ -1,7 +1,8 @@
 // The OpenAI-compatible HTTP server behind `ragft serve` (docs/serve.md):
 //
 //   GET  /health                 {"status":"ok","chat":bool,"embeddings":bool,"workspace":bool}
-//   GET  /v1/models              the chat model and the embedder, as OpenAI lists models
+//   GET  /v1/models              the chat model, the embedder and the task models, as OpenAI
+//                                lists models
 //   POST /v1/chat/completions    chat_api.h (plain, streamed, or RAG with the ragft extension)
 //   POST /v1/embeddings          embeddings_api.h
 //   POST /v1/search              search_api.h: ranked chunks as the request's identity
@@ -9,6 +10,8 @@
 //   POST /v1/documents           documents_api.h: upsert documents (admin), durable when answered
 //   POST /v1/documents/delete    documents_api.h: delete documents by id (admin)
 //   DELETE /v1/documents/{id}    documents_api.h: delete one document (admin)
+//   POST /v1/classify            task_api.h: a served classifier's labels (as `ragft predict`)
+//   POST /v1/extract             task_api.h: a served extractor's entities (as `ragft predict`)
 //   GET  /metrics                metrics.h: Prometheus text (an admin key when keys are on)
 //   GET  /openapi.json           openapi.h: this list as an OpenAPI 3.1 description (no key)
 //
@@ -27,7 +30,8 @@
 // stop(): stops accepting connections, lets the requests in flight finish (streams included),
 // closes idle keep-alive connections within keep_alive_timeout_s, and joins every thread.
 // start(), stop() and port() are thread-safe; the components are shared with the request
-// threads (ChatModel and Embedder are thread-safe by contract; workspaces are leased).
+// threads (ChatModel and Embedder are thread-safe by contract; workspaces are leased; task
+// models are thread-safe: task_models.h).
 #pragma once
 
 #include <memory>
@@ -49,6 +53,7 @@
 namespace ragft::serve {
 
 class Ingestor;  // ingestor.h
+class TaskModels;  // task_models.h
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -77,6 +82,9 @@ struct ServeComponents {
   // the same pool as `workspaces`, so searches see the writes.
   std::shared_ptr<Ingestor> ingestor;
   ChunkerOptions chunker;                    // how written documents are chunked
+  // Trained classifiers and extractors (task_models.h); null or empty: /v1/classify and
+  // /v1/extract answer 400 (no model).
+  std::shared_ptr<const TaskModels> task_models;
   // null: every request runs as `identity`. Else it resolves every request but GET /health.
   std::shared_ptr<const Authenticator> authenticator;
   Identity identity;

@@ -1,6 +1,7 @@
 #include "train/extractor.h"
 
 #include "core/env.h"
+#include "core/utf8.h"
 #include "train/combo_tagger.h"
 #include "train/knn_tagger.h"
 #include "train/neural_backend.h"
@@ -8,16 +9,44 @@
 
 namespace ragft {
 
-std::vector<std::string> whitespace_tokens(std::string_view text) {
-  std::vector<std::string> out;
+std::vector<std::pair<std::size_t, std::size_t>> whitespace_token_spans(std::string_view text) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
   std::size_t i = 0;
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
   while (i < text.size()) {
     while (i < text.size() && space(text[i])) ++i;
     std::size_t j = i;
     while (j < text.size() && !space(text[j])) ++j;
-    if (j > i) out.emplace_back(text.substr(i, j - i));
+    if (j > i) out.emplace_back(i, j);
     i = j;
+  }
+  return out;
+}
+
+std::vector<std::string> whitespace_tokens(std::string_view text) {
+  std::vector<std::string> out;
+  for (const auto& [b, e] : whitespace_token_spans(text)) out.emplace_back(text.substr(b, e - b));
+  return out;
+}
+
+ExtractedText extract_entities(const Extractor& model, std::string_view text) {
+  const auto spans = whitespace_token_spans(text);
+  ExtractedText out;
+  out.tokens.reserve(spans.size());
+  for (const auto& [b, e] : spans) out.tokens.emplace_back(text.substr(b, e - b));
+  out.tags = model.predict(out.tokens);
+  CharOffsetCursor cursor(text);  // the entities come in token order: ascending byte offsets
+  for (EntityMention& m : entity_mentions(out.tokens, out.tags)) {
+    if (m.start >= m.end) continue;
+    const std::size_t b = spans[m.start].first, e = spans[m.end - 1].second;
+    TextEntity t;
+    t.type = std::move(m.type);
+    t.token_start = m.start;
+    t.token_end = m.end;
+    t.char_start = cursor.to_char(b);
+    t.char_end = cursor.to_char(e);
+    t.text = std::string(text.substr(b, e - b));
+    out.entities.push_back(std::move(t));
   }
   return out;
 }

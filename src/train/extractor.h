@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,8 @@ struct ExtractorRecord {
 
 // Splits a line on whitespace (spaces, tabs, CR/LF): the tokenisation predict_text() uses.
 std::vector<std::string> whitespace_tokens(std::string_view text);
+// The same tokens as byte ranges [first, second) of `text`, in order.
+std::vector<std::pair<std::size_t, std::size_t>> whitespace_token_spans(std::string_view text);
 
 class Extractor {
  public:
@@ -67,6 +70,30 @@ class Extractor {
  private:
   ExtractorRecord record_;
 };
+
+// An entity found in a text (extract_entities()): its type, its whitespace tokens
+// [token_start, token_end) (the start/end of entity_mentions()), and its span of the text
+// [char_start, char_end) in code points (core/utf8.h), from the first byte of its first token
+// to the last byte of its last. `text` is exactly that span of the input, so whitespace inside
+// an entity is kept as given (entity_mentions() joins the tokens by single spaces instead; the
+// two agree when the tokens are one space apart).
+struct TextEntity {
+  std::string text;
+  std::string type;
+  std::size_t token_start = 0;
+  std::size_t token_end = 0;
+  std::size_t char_start = 0;
+  std::size_t char_end = 0;
+};
+struct ExtractedText {
+  std::vector<std::string> tokens;  // whitespace_tokens(text)
+  std::vector<std::string> tags;    // one BIO tag per token, the model's predict()
+  std::vector<TextEntity> entities; // in text order
+};
+// Tags `text` as predict_text() does and locates each entity in it. Thread-safe as the
+// model's predict() is. Offsets count code points of `text` as given (invalid UTF-8 is not
+// repaired: each byte that does not continue a sequence counts as one).
+ExtractedText extract_entities(const Extractor& model, std::string_view text);
 
 // Opens a saved extraction model: reads model.json, checks task == "extract" (else
 // kInvalidArgument naming the task), and dispatches on kind ("tagger-knn", "tagger-neural",

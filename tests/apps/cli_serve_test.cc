@@ -1,6 +1,7 @@
 // `ragft serve` as a process: it prints where it listens, answers OpenAI-style chat requests
-// (here RAG over a workspace, the model being a scripted OpenAI-compatible server on loopback),
-// and exits 0 on SIGTERM. The server itself is covered in tests/serve.
+// (here RAG over a workspace, the model being a scripted OpenAI-compatible server on loopback)
+// and trained task models (--model), and exits 0 on SIGTERM. The server itself is covered in
+// tests/serve.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -170,6 +171,118 @@ TEST(CliServeTest, KeysGateTheServerAndSearchRunsAsTheKeysPrincipal) {
   EXPECT_EQ(status_after, 401);
 
   EXPECT_EQ(serve.stop(), 0);  // SIGTERM: drains and exits 0
+  std::filesystem::remove_all(root);
+}
+
+// `ragft serve --model NAME=DIR`: a classifier and an extractor trained by `ragft train`, served
+// without a workspace; the answers equal `ragft --json predict` on the same lines. A model
+// directory that cannot be loaded fails start-up with an error naming it.
+TEST(CliServeTest, ServesTrainedModelsAsPredictAnswers) {
+  const auto root = make_temp_dir("ragft_cli_serve_models_");
+  std::string jsonl;
+  for (const char* s : {"football goal", "match team", "score player", "coach league", "stadium referee", "goal match"}) {
+    jsonl += std::string("{\"text\": \"we saw ") + s + "\", \"label\": \"sport\"}\n";
+  }
+  for (const char* s : {"pizza pasta", "bread cheese", "soup salad", "butter garlic", "onion pepper", "pasta soup"}) {
+    jsonl += std::string("{\"text\": \"i like ") + s + "\", \"label\": \"food\"}\n";
+  }
+  write_file(root / "train.jsonl", jsonl);
+  write_file(root / "train.conll",
+             "Justin\tB-person\nBieber\tI-person\nsings\tO\nin\tO\nToronto\tB-location\n\n"
+             "I\tO\nlove\tO\nmy\tO\niPhone\tB-product\n\n"
+             "Microsoft\tB-corporation\nbuys\tO\nGitHub\tB-corporation\n\n"
+             "Obama\tB-person\nvisited\tO\nKenya\tB-location\n\n");
+  const std::string classifier = (root / "topics").string(), extractor = (root / "ner").string();
+  ASSERT_EQ(run_ragft("train classify --train " + quote((root / "train.jsonl").string()) +
+                      " --contender linear --epochs 25,50 --bucket 10000 --dim 20 --out " + quote(classifier))
+                .exit_code,
+            0);
+  const std::string conll = quote((root / "train.conll").string());
+  ASSERT_EQ(run_ragft("train extract --train " + conll + " --dev " + conll + " --out " + quote(extractor)).exit_code, 0);
+  const std::vector<std::string> lines = {"a goal for the team", "pizza with cheese", "Obama  visited Toronto ☂ today",
+                                          "Justin Bieber sings"};
+  std::string in;
+  for (const auto& l : lines) in += l + "\n";
+  write_file(root / "in.txt", in);
+  auto predicted = [&](const std::string& model) {
+    auto r = run_ragft("--json predict " + quote(model) + " " + quote((root / "in.txt").string()));
+    EXPECT_EQ(r.exit_code, 0);
+    std::vector<nlohmann::json> out;
+    for (std::size_t at = 0, nl; (nl = r.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+      out.push_back(nlohmann::json::parse(r.out.substr(at, nl - at)));
+    }
+    return out;
+  };
+  const auto want_labels = predicted(classifier);
+  const auto want_entities = predicted(extractor);
+  ASSERT_EQ(want_labels.size(), lines.size());
+  ASSERT_EQ(want_entities.size(), lines.size());
+
+  // No workspace at --data: the task routes need none.
+  const std::string data = (root / "no-ws").string();
+  ServeProcess serve;
+  ASSERT_NO_FATAL_FAILURE(serve.start({"--data", data, "--json", "serve", "--port", "0", "--model",
+                                       "topics=" + classifier, "--model", extractor, "--model-copies", "2"}));
+  httplib::Client client("127.0.0.1", serve.port);
+  auto models = client.Get("/v1/models");
+  ASSERT_TRUE(models);
+  ASSERT_EQ(models->status, 200);
+  const auto listed = nlohmann::json::parse(models->body)["data"];
+  ASSERT_EQ(listed.size(), 2u) << listed;
+  EXPECT_EQ(listed[0]["id"], "topics");
+  EXPECT_EQ(listed[0]["ragft_task"], "classify");
+  EXPECT_EQ(listed[1]["id"], "ner");  // a bare DIR is named after its last component
+  EXPECT_EQ(listed[1]["ragft_task"], "extract");
+
+  auto classified = client.Post("/v1/classify", nlohmann::json{{"input", lines}}.dump(), "application/json");
+  ASSERT_TRUE(classified);
+  ASSERT_EQ(classified->status, 200) << classified->body;
+  const auto c = nlohmann::json::parse(classified->body);
+  EXPECT_EQ(c["model"], "topics");
+  ASSERT_EQ(c["data"].size(), lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(c["data"][i]["labels"], want_labels[i]["labels"]) << lines[i];
+    EXPECT_EQ(c["data"][i]["label"], want_labels[i]["labels"][0]["label"]);
+  }
+  EXPECT_EQ(c["data"][0]["label"], "sport");
+  EXPECT_EQ(c["data"][1]["label"], "food");
+
+  auto extracted = client.Post("/v1/extract", nlohmann::json{{"model", "ner"}, {"input", lines}}.dump(), "application/json");
+  ASSERT_TRUE(extracted);
+  ASSERT_EQ(extracted->status, 200) << extracted->body;
+  const auto x = nlohmann::json::parse(extracted->body);
+  ASSERT_EQ(x["data"].size(), lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(x["data"][i]["tokens"], want_entities[i]["tokens"]) << lines[i];
+    const auto& got = x["data"][i]["entities"];
+    const auto& want = want_entities[i]["entities"];
+    ASSERT_EQ(got.size(), want.size()) << lines[i];
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      for (const char* f : {"text", "type", "char_start", "char_end"}) EXPECT_EQ(got[k][f], want[k][f]) << f;
+      EXPECT_EQ(got[k]["token_start"], want[k]["start"]);
+      EXPECT_EQ(got[k]["token_end"], want[k]["end"]);
+    }
+  }
+  // "Obama  visited Toronto ☂ today": Toronto is code points 15..22.
+  ASSERT_EQ(x["data"][2]["entities"].size(), 2u) << x["data"][2];
+  EXPECT_EQ(x["data"][2]["entities"][1]["text"], "Toronto");
+  EXPECT_EQ(x["data"][2]["entities"][1]["char_start"], 15);
+  EXPECT_EQ(x["data"][2]["entities"][1]["char_end"], 22);
+
+  auto unknown = client.Post("/v1/classify", R"({"model": "nope", "input": "x"})", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(unknown->body)["error"]["param"], "model");
+  EXPECT_EQ(serve.stop(), 0);
+
+  // Start-up fails on a directory without a model, naming it.
+  auto bad = run_ragft("--data " + quote(data) + " serve --port 0 --model broken=" + quote((root / "none").string()),
+                       /*with_stderr=*/true);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("model broken"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find((root / "none").string()), std::string::npos) << bad.out;
+  auto clash = run_ragft("--data " + quote(data) + " serve --port 0 --model ragft=" + quote(classifier), true);
+  EXPECT_EQ(clash.exit_code, 1) << clash.out;
   std::filesystem::remove_all(root);
 }
 

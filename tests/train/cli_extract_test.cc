@@ -73,6 +73,8 @@ TEST_F(ExtractCliTest, TrainEvalPredict) {
   EXPECT_EQ(first["entities"][0]["start"].get<int>(), 0);
   EXPECT_EQ(first["entities"][0]["end"].get<int>(), 1);
   EXPECT_EQ(first["entities"][1]["type"], "location");
+  EXPECT_EQ(first["entities"][1]["char_start"].get<int>(), 12);  // code points of the line
+  EXPECT_EQ(first["entities"][1]["char_end"].get<int>(), 19);
 
   // Human-readable outputs mention the figures.
   auto eh = run_ragft("eval extract " + path("model") + " " + path("train.conll"));

@@ -238,5 +238,37 @@ TEST(KnnTaggerTest, OptionsRoundTripAndErrors) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidArgument);
 }
 
+// extract_entities(): the entities of a raw line with their token and code-point spans; the
+// span's text is the line's own characters (two spaces inside "New  York" kept).
+TEST(ExtractEntitiesTest, SpansInCodePointsOfTheLine) {
+  auto m = KnnTagger::build(kCities, gaz_only());
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  const std::string line = "\tÉté à  New  York\tCity, York";  // É, é, à: two bytes each
+  ExtractedText t = extract_entities(**m, line);
+  EXPECT_EQ(t.tokens, (Tags{"Été", "à", "New", "York", "City,", "York"}));
+  EXPECT_EQ(t.tags, (*m)->predict(t.tokens));
+  ASSERT_EQ(t.entities.size(), 2u);
+  EXPECT_EQ(t.entities[0].type, "location");
+  EXPECT_EQ(t.entities[0].token_start, 2u);
+  EXPECT_EQ(t.entities[0].token_end, 4u);
+  EXPECT_EQ(t.entities[0].char_start, 8u);  // \t É t é ' ' à ' ' ' ': "N" is code point 8
+  EXPECT_EQ(t.entities[0].char_end, 17u);
+  EXPECT_EQ(t.entities[0].text, "New  York");
+  EXPECT_EQ(t.entities[1].token_start, 5u);
+  EXPECT_EQ(t.entities[1].char_start, 24u);
+  EXPECT_EQ(t.entities[1].char_end, 28u);
+  EXPECT_EQ(t.entities[1].text, "York");
+  // Same tokens and entity types as the token-level API.
+  auto mentions = entity_mentions(t.tokens, t.tags);
+  ASSERT_EQ(mentions.size(), t.entities.size());
+  for (std::size_t i = 0; i < mentions.size(); ++i) {
+    EXPECT_EQ(mentions[i].type, t.entities[i].type);
+    EXPECT_EQ(mentions[i].start, t.entities[i].token_start);
+    EXPECT_EQ(mentions[i].end, t.entities[i].token_end);
+  }
+  EXPECT_TRUE(extract_entities(**m, " \t ").entities.empty());
+  EXPECT_TRUE(extract_entities(**m, "").tokens.empty());
+}
+
 }  // namespace
 }  // namespace ragft
