@@ -35,6 +35,7 @@ struct ServeArgs {
   std::string chunk = ChunkerOptions{}.to_config();
   std::vector<std::string> models;  // --model NAME=DIR
   std::size_t model_copies = serve::TaskModelOptions{}.classifier_copies;
+  std::string reports;
 };
 
 bool is_loopback(const std::string& host) {
@@ -159,6 +160,15 @@ int run_serve(const Globals& g, ServeArgs a) {
     }
     c.task_models = std::move(*loaded);
   }
+  if (!a.reports.empty()) {
+    std::error_code ec;
+    a.options.reports_dir = a.reports;
+    if (!std::filesystem::is_directory(a.options.reports_dir, ec)) {
+      return report(make_error(ErrorCode::kNotFound, "--reports {}: no such directory (give the --out directory of "
+                               "`ragft decide`, or one holding several)",
+                               a.reports));
+    }
+  }
   if (!c.chat) fmt::print(stderr, "note: no --llm: /v1/chat/completions will be refused\n");
   auto auth = key_authenticator(data, c.workspaces != nullptr, a.require_key);
   if (!auth.ok()) return report(auth.error());
@@ -196,7 +206,7 @@ int run_serve(const Globals& g, ServeArgs a) {
   if (g.json) {
     fmt::print("{}\n", nlohmann::json({{"url", url}, {"host", host}, {"port", port}}).dump());
   } else {
-    fmt::print("ragft serve: listening on {} (OpenAI base URL {}/v1)\n", url, url);
+    fmt::print("ragft serve: listening on {} (OpenAI base URL {}/v1, web page {}/)\n", url, url, url);
   }
   std::fflush(stdout);
   int sig = 0;
@@ -212,7 +222,8 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "OpenAI-compatible HTTP server: /v1/chat/completions (plain or RAG), /v1/embeddings, /v1/search, /v1/ask, "
-      "/v1/classify, /v1/extract, /v1/models, /health");
+      "/v1/classify, /v1/extract, /v1/documents, /v1/models, /health, and a web page at / (search, ask with citations, "
+      "decide reports)");
   cmd->add_option("--host", a->options.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", a->options.port, "Port (0: a free one, printed)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--llm", a->llm,
@@ -238,6 +249,9 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
   cmd->add_option("--model-copies", a->model_copies,
                   "Copies of each classifier loaded for concurrent requests (a classifier serves one request at a time)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+  cmd->add_option("--reports", a->reports,
+                  "Directory of decide reports to serve read-only (GET /v1/reports, /reports/NAME; the web page's "
+                  "Reports tab): one `ragft decide --out` directory, or one holding several");
   cmd->add_option("--prompt", a->prompt, "Prompt template file for RAG answers (default: `ragft prompt`)");
   cmd->add_option("--llm-config", a->llm_config, "RAG answer options (chunks is the default ragft.k)")
       ->capture_default_str();

@@ -35,5 +35,10 @@ Reply handle_classify(const ServeContext& ctx, const RequestContext& req);  // t
 Reply handle_extract(const ServeContext& ctx, const RequestContext& req);   // task_api.h
 Reply handle_metrics(const ServeContext& ctx, const RequestContext& req);  // metrics.h; admin key when keys are on
 Reply handle_openapi(const ServeContext& ctx, const RequestContext& req);  // openapi.h
+Reply handle_web_ui(const ServeContext& ctx, const RequestContext& req);   // web_ui.h: GET / and /ui
+Reply handle_document_get(const ServeContext& ctx, const RequestContext& req);  // documents_read.h
+Reply handle_reports_list(const ServeContext& ctx, const RequestContext& req);  // reports.h; admin key when keys are on
+Reply handle_report_json(const ServeContext& ctx, const RequestContext& req);   // reports.h
+Reply handle_report_html(const ServeContext& ctx, const RequestContext& req);   // reports.h
 
 }  // namespace ragft::serve

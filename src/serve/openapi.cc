@@ -14,6 +14,19 @@ json json_response(const char* description, const json& schema) {
   return {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
 }
 
+json html_response(const char* description) {
+  return {{"description", description}, {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}};
+}
+
+json with_path_param(json op, const char* name, const char* description) {
+  op["parameters"] = json::array({json{{"name", name},
+                                       {"in", "path"},
+                                       {"required", true},
+                                       {"description", description},
+                                       {"schema", {{"type", "string"}}}}});
+  return op;
+}
+
 json errors() {
   const json e = json_response("an OpenAI-style error naming the field", ref("Error"));
   return {{"400", e}, {"401", e}, {"413", e}, {"500", e}, {"502", e}};
@@ -122,6 +135,28 @@ json openapi_document(const ServeOptions& o) {
         {"additionalProperties", false},
         {"properties",
          {{"ids", {{"type", "array"}, {"minItems", 1}, {"maxItems", l.max_documents}, {"items", {{"type", "string"}}}}}}}}},
+      {"Document",
+       {{"type", "object"},
+        {"required", {"object", "id", "title", "source", "format", "metadata", "text", "char_length"}},
+        {"properties",
+         {{"object", {{"type", "string"}, {"const", "document"}}},
+          {"id", {{"type", "string"}}},
+          {"title", {{"type", "string"}}},
+          {"source", {{"type", "string"}}},
+          {"format", {{"type", "string"}}},
+          {"version", {{"type", "integer"}}},
+          {"metadata", {{"type", "object"}}},
+          {"text", {{"type", "string"}}},
+          {"char_length", {{"type", "integer"}, {"description", "code points"}}},
+          {"pages",
+           {{"type", "array"},
+            {"description", "paged (PDF) documents only"},
+            {"items",
+             {{"type", "object"},
+              {"properties",
+               {{"page", {{"type", "integer"}}},
+                {"char_start", {{"type", "integer"}}},
+                {"char_end", {{"type", "integer"}}}}}}}}}}}}},
       {"Object", {{"type", "object"}}},
   };
   json input = {{"oneOf", json::array({json{{"type", "string"}},
@@ -190,6 +225,34 @@ json openapi_document(const ServeOptions& o) {
       {"/v1/extract",
        {{"post", operation("Entities with code-point offsets from a served extractor (as `ragft --json predict`)",
                            task_errors, ref("ExtractRequest"))}}},
+      {"/", {{"get", operation("The web page: search, ask with clickable citations, decide reports (no key)",
+                               {{"200", html_response("one self-contained HTML page")}}, nullptr, false)}}},
+      {"/ui", {{"get", operation("The web page (as GET /)", {{"200", html_response("one self-contained HTML page")}},
+                                 nullptr, false)}}},
+      {"/v1/documents/{id}",
+       {{"get", with_path_param(operation("A document as the key's identity may read it (text, title, source, "
+                                          "metadata; offsets are code points into text)",
+                                          with_errors({{"200", json_response("a document", ref("Document"))},
+                                                       {"404", json_response("no such document readable by this "
+                                                                             "identity (the same for all three)",
+                                                                             ref("Error"))}})),
+                                "id", "the document's id (it may hold slashes)")}}},
+      {"/v1/reports",
+       {{"get", operation("The decide reports under --reports (an admin key when keys are on)",
+                          with_errors({{"200", json_response("a list", ref("Object"))},
+                                       {"403", json_response("not an admin key", ref("Error"))}}))}}},
+      {"/v1/reports/{name}",
+       {{"get", with_path_param(operation("A decide report's report.json, as is (an admin key when keys are on)",
+                                          with_errors({{"200", json_response("the report", ref("Object"))},
+                                                       {"403", json_response("not an admin key", ref("Error"))},
+                                                       {"404", json_response("no such report", ref("Error"))}})),
+                                "name", "a report's name from GET /v1/reports")}}},
+      {"/reports/{name}",
+       {{"get", with_path_param(operation("A decide report's report.html, as is (an admin key when keys are on)",
+                                          with_errors({{"200", html_response("the report page")},
+                                                       {"403", json_response("not an admin key", ref("Error"))},
+                                                       {"404", json_response("no such report", ref("Error"))}})),
+                                "name", "a report's name from GET /v1/reports")}}},
   };
   const json admin_errors = {{"403", json_response("not an admin key", ref("Error"))}};
   auto writes = [&](json responses) {
@@ -206,7 +269,7 @@ json openapi_document(const ServeOptions& o) {
                               writes({{"200", json_response("documents.write", ref("Object"))},
                                       {"404", json_response("no such document", ref("Error"))}}));
   delete_one["parameters"] = {{{"name", "id"}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}}};
-  paths["/v1/documents/{id}"] = {{"delete", delete_one}};
+  paths["/v1/documents/{id}"]["delete"] = delete_one;
   return {{"openapi", "3.1.0"},
           {"info",
            {{"title", "ragft serve"},

@@ -43,6 +43,12 @@ constexpr Route kRoutes[] = {
     {"POST", "/v1/extract", &handle_extract},    // task_api.h
     {"GET", "/metrics", &handle_metrics},
     {"GET", "/openapi.json", &handle_openapi, false},
+    {"GET", "/", &handle_web_ui, false},    // the web page holds no data: no key to fetch it
+    {"GET", "/ui", &handle_web_ui, false},
+    {"GET", "/v1/documents/{id}", &handle_document_get},
+    {"GET", "/v1/reports", &handle_reports_list},
+    {"GET", "/v1/reports/{name}", &handle_report_json},
+    {"GET", "/reports/{name}", &handle_report_html},
 };
 
 // The route's path as the regular expression httplib matches (the whole path), and the names of

@@ -14,12 +14,17 @@
 //   POST /v1/extract             task_api.h: a served extractor's entities (as `ragft predict`)
 //   GET  /metrics                metrics.h: Prometheus text (an admin key when keys are on)
 //   GET  /openapi.json           openapi.h: this list as an OpenAPI 3.1 description (no key)
+//   GET  / and /ui               web_ui.h: the web page (search, ask, cited spans, reports; no key)
+//   GET  /v1/documents/{id}      documents_read.h: a document as the request's identity may read it
+//   GET  /v1/reports             reports.h: the decide reports under --reports (admin key when keys are on)
+//   GET  /v1/reports/{name}      reports.h: a report's report.json
+//   GET  /reports/{name}         reports.h: a report's report.html (text/html)
 //
 // Every non-2xx answer is an OpenAI error object (api_error.h), including unknown routes (404),
 // bodies over max_body_bytes (413) and exceptions (500). Each request is resolved to an Identity
 // first (identity.h): the Authenticator's, or ServeComponents::identity for every request. GET
-// /health is the one route that is not authenticated (it runs as ServeComponents::identity and
-// reads nothing of a workspace).
+// /health, GET /openapi.json and the web page (GET /, /ui) are not authenticated (they run as
+// ServeComponents::identity and read nothing of a workspace).
 //
 // Threads: `threads` request threads serve connections (HTTP/1.1 keep-alive; a connection holds
 // its thread while open, idle ones for at most keep_alive_timeout_s). A streamed chat
@@ -34,6 +39,7 @@
 // models are thread-safe: task_models.h).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -66,6 +72,8 @@ struct ServeOptions {
   // "model" is echoed back; the server has one chat model and one embedder, whatever it names).
   std::string chat_model_id = "ragft";
   std::string embedding_model_id = "ragft-embed";
+  // Decide reports served read-only (reports.h); empty: none (the report routes answer 400).
+  std::filesystem::path reports_dir;
 
   // Out-of-range values -> kInvalidArgument naming the field.
   Status validate() const;

@@ -286,5 +286,46 @@ TEST(CliServeTest, ServesTrainedModelsAsPredictAnswers) {
   std::filesystem::remove_all(root);
 }
 
+// --reports: a missing directory is refused at start; a real one is listed and served, and the
+// web page loads without a key.
+TEST(CliServeTest, ServesDecideReportsAndTheWebPage) {
+  const auto root = make_temp_dir("ragft_cli_reports_");
+  write_file(root / "docs" / "bees.txt", "Honey bees communicate the location of flowers with a waggle dance.\n");
+  const std::string data = (root / "ws").string();
+  ASSERT_EQ(run_ragft("--data " + quote(data) + " index " + quote((root / "docs").string())).exit_code, 0);
+  auto missing = run_ragft("--data " + quote(data) + " serve --port 0 --reports " + quote((root / "nope").string()),
+                           /*with_stderr=*/true);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.out.find("--reports"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("nope"), std::string::npos) << missing.out;
+
+  write_file(root / "reports" / "bees" / "report.json",
+             R"({"project": {"name": "Bee search", "task": "retrieval"}, "recommendation": {"decision": "rag"}})");
+  write_file(root / "reports" / "bees" / "report.html", "<!doctype html><title>Bee search</title>");
+  ServeProcess serve;
+  ASSERT_NO_FATAL_FAILURE(
+      serve.start({"--data", data, "--json", "serve", "--port", "0", "--reports", (root / "reports").string()}));
+  httplib::Client client("127.0.0.1", serve.port);
+  auto list = client.Get("/v1/reports");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  const auto data_list = nlohmann::json::parse(list->body)["data"];
+  ASSERT_EQ(data_list.size(), 1u) << list->body;
+  EXPECT_EQ(data_list[0]["name"], "bees");
+  EXPECT_EQ(data_list[0]["title"], "Bee search");
+  EXPECT_EQ(data_list[0]["decision"], "rag");
+  auto html = client.Get("/reports/bees");
+  ASSERT_TRUE(html);
+  EXPECT_EQ(html->status, 200);
+  EXPECT_EQ(html->body, "<!doctype html><title>Bee search</title>");
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<title>ragft</title>"), std::string::npos);
+  EXPECT_EQ(serve.stop(), 0);
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace ragft

@@ -3,7 +3,6 @@
 // highlight colour of the recommendation). Skipped when no Chromium is installed.
 //
 // Set RAGFT_TEST_ARTIFACTS=DIR to keep the HTML, the dumped DOM and the screenshots.
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -12,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/chromium.h"
 #include "decide/report_html.h"
 #include "decide/report_test_util.h"
 
@@ -31,57 +32,13 @@ using testing::chart;
 using testing::count_class;
 using testing::external_reference;
 using testing::load_fixture;
+using ragft::testing::Chromium;
+using ragft::testing::Command;
+using ragft::testing::find_chromium;
+using ragft::testing::read_text_file;
+using ragft::testing::shell_quote;
 
 constexpr std::uint8_t kHighlightRgb[3] = {0xd9, 0x48, 0x0f};  // render::kHighlight
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// $RAGFT_CHROMIUM, then chromium-headless-shell, then a full Chromium/Chrome on PATH.
-std::string find_chromium() {
-  if (const char* env = std::getenv("RAGFT_CHROMIUM"); env && *env) return env;
-  std::vector<std::string> dirs{"/usr/bin"};
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream ss(path);
-    for (std::string d; std::getline(ss, d, ':');) {
-      if (!d.empty()) dirs.push_back(d);
-    }
-  }
-  for (const char* name : {"chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"}) {
-    for (const auto& d : dirs) {
-      std::string p = d + "/" + name;
-      if (::access(p.c_str(), X_OK) == 0) return p;
-    }
-  }
-  return {};
-}
-
-struct Command {
-  int exit_code = -1;
-  std::string out;
-};
-
-Command run(const std::string& cmd) {
-  Command r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_file(const fs::path& p, const std::string& data) {
   std::ofstream out(p, std::ios::binary);
@@ -202,13 +159,11 @@ class ChromiumTest : public ::testing::Test {
  protected:
   void SetUp() override {
     browser_ = find_chromium();
-    if (browser_.empty()) {
-      GTEST_SKIP() << "no headless Chromium found (looked for $RAGFT_CHROMIUM, chromium-headless-shell, chromium, "
-                      "chromium-browser, google-chrome); install the Debian package chromium-headless-shell";
-    }
+    if (browser_.empty()) GTEST_SKIP() << ragft::testing::kNoChromium;
     std::string tmpl = (fs::temp_directory_path() / "ragft_chromium_XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
+    chromium_ = std::make_unique<Chromium>(browser_, dir_);
   }
   void TearDown() override {
     if (!dir_.empty()) {
@@ -219,16 +174,8 @@ class ChromiumTest : public ::testing::Test {
 
   // Runs Chromium on `html_path` with `flags`; each call gets a fresh profile directory.
   Command chromium(const fs::path& html_path, const std::string& flags) {
-    fs::path profile = dir_ / ("profile-" + std::to_string(++runs_));
-    fs::path log = dir_ / ("chromium-" + std::to_string(runs_) + ".log");
-    std::string cmd = "timeout 60 " + shell_quote(browser_) +
-                      " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
-                      " --no-default-browser-check --disable-extensions --disable-background-networking"
-                      " --user-data-dir=" +
-                      shell_quote(profile.string()) + " " + flags + " " +
-                      shell_quote("file://" + fs::absolute(html_path).string()) + " 2>" + shell_quote(log.string());
-    Command r = run(cmd);
-    if (r.exit_code != 0) ADD_FAILURE() << "chromium exited " << r.exit_code << ": " << read_file(log).substr(0, 2000);
+    Command r = chromium_->run("file://" + fs::absolute(html_path).string(), flags);
+    if (r.exit_code != 0) ADD_FAILURE() << "chromium exited " << r.exit_code << ": " << chromium_->log();
     return r;
   }
 
@@ -236,7 +183,7 @@ class ChromiumTest : public ::testing::Test {
 
   std::string browser_;
   fs::path dir_;
-  int runs_ = 0;
+  std::unique_ptr<Chromium> chromium_;
 };
 
 std::size_t count_if_number(const json& r, const char* a, const char* b) {
@@ -310,7 +257,7 @@ void ChromiumTest::check_report(const json& r, const std::string& name) {
   ASSERT_EQ(s.exit_code, 0);
   ASSERT_TRUE(fs::exists(shot));
   Image img;
-  ASSERT_EQ(decode_png(read_file(shot), img), "");
+  ASSERT_EQ(decode_png(read_text_file(shot), img), "");
   EXPECT_EQ(img.width, 1280u);
   EXPECT_EQ(img.height, 2400u);
   PixelStats st = pixel_stats(img, 600);

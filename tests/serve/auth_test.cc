@@ -1,7 +1,8 @@
 // API keys (serve/api_keys.h) and the retrieval routes (search_api.h) on loopback: keys hashed
 // at rest, 401 for anything but a valid key, /v1/search and /v1/ask as the key's identity, and a
-// seeded property test that no response of search, ask or RAG chat ever carries a document the
-// key's identity may not read, while every readable match can appear.
+// seeded property test that no response of search, ask, RAG chat or GET /v1/documents/{id} ever
+// carries a document the key's identity may not read (nor says whether one exists), while every
+// readable match can appear.
 #include "serve/api_keys.h"
 
 #include <gtest/gtest.h>
@@ -143,6 +144,17 @@ class AuthTest : public ::testing::Test {
     if (!j.is_object()) j = json{{"raw", r->body}};
     j["http_status"] = r->status;
     return j;
+  }
+
+  // {status, body} of GET `path`.
+  std::pair<int, std::string> get(const std::string& path, const std::string& key) const {
+    httplib::Client cli("127.0.0.1", server_->port());
+    cli.set_read_timeout(20, 0);
+    httplib::Headers headers;
+    if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
+    auto r = cli.Get(path, headers);
+    if (!r) return {0, ""};
+    return {r->status, r->body};
   }
 
   std::filesystem::path dir_;
@@ -296,6 +308,15 @@ TEST_F(ServedTest, EveryRouteButHealthNeedsAValidKey) {
   auto models = cli.Get("/v1/models");
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 401);
+  EXPECT_EQ(get("/v1/documents/volcano", "").first, 401);
+  EXPECT_EQ(get("/v1/documents/volcano", "rk_" + std::string(64, 'b')).first, 401);
+  EXPECT_EQ(get("/v1/documents/volcano", owner_).first, 200);
+  // The web page holds no data: no key needed to load it.
+  for (const char* page : {"/", "/ui"}) {
+    auto r = cli.Get(page);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << page;
+  }
   EXPECT_EQ(post("/v1/search", search, owner_)["http_status"], 200);
 }
 
@@ -504,7 +525,7 @@ TEST_F(AuthTest, NoResponseEverCarriesADocumentTheKeyMayNotRead) {
     return j.dump();
   };
 
-  int searches = 0, nonempty = 0, unreadable_probes = 0;
+  int searches = 0, nonempty = 0, unreadable_probes = 0, documents_read = 0, documents_refused = 0;
   for (int round = 0; round < 60; ++round) {
     const KeyOf& k = keys[pick(keys.size())];
     // A query: "common" (every document matches), one word, or another document's marker.
@@ -580,6 +601,32 @@ TEST_F(AuthTest, NoResponseEverCarriesADocumentTheKeyMayNotRead) {
       }
     }
     EXPECT_TRUE(leaks(k, c.dump()).empty()) << who << " " << c;
+
+    // The document route: a readable document whole; an unreadable one exactly as a missing one.
+    {
+      auto normalized = [](std::string body, const std::string& id) {
+        const std::string quoted = "'" + id + "'";
+        for (std::size_t at; (at = body.find(quoted)) != std::string::npos;) body.replace(at, quoted.size(), "'ID'");
+        return body;
+      };
+      const auto [missing_status, missing] = get("/v1/documents/d999", k.key);
+      ASSERT_EQ(missing_status, 404) << who << " " << missing;
+      const Doc& d = docs[pick(docs.size())];
+      const auto [status, body] = get("/v1/documents/" + d.id, k.key);
+      if (readable(k, d)) {
+        ASSERT_EQ(status, 200) << who << " " << d.id << " " << body;
+        const json j = json::parse(body);
+        EXPECT_EQ(j["id"], d.id);
+        EXPECT_EQ(j["title"], d.title);
+        EXPECT_EQ(j["text"], d.text);
+        ++documents_read;
+      } else {
+        EXPECT_EQ(status, 404) << who << " " << d.id;
+        EXPECT_EQ(normalized(body, d.id), normalized(missing, "d999")) << who << " " << d.id;
+        ++documents_refused;
+      }
+      EXPECT_TRUE(leaks(k, body).empty()) << who << " " << body;
+    }
     const auto prompts = model_->prompts();
     for (std::size_t i = prompts_before; i < prompts.size(); ++i) {
       // The prompt holds the question (which may name a marker): check the sources part only.
@@ -592,6 +639,8 @@ TEST_F(AuthTest, NoResponseEverCarriesADocumentTheKeyMayNotRead) {
   EXPECT_EQ(searches, 60);
   EXPECT_GT(nonempty, 20);
   EXPECT_GT(unreadable_probes, 3);
+  EXPECT_GT(documents_read, 5);
+  EXPECT_GT(documents_refused, 5);
 }
 
 }  // namespace
