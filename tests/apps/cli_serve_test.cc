@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apps/fake_chat_server.h"
+#include "apps/serve_process.h"
 #include "apps/test_util.h"
 
 namespace ragft {
@@ -24,49 +25,7 @@ using testing::quote;
 using testing::run_ragft;
 using testing::write_file;
 using testing::ChatServer;
-
-// `ragft ARGS...` as a child process: start() reads the {"port": N} line `serve --json` prints;
-// stop() sends SIGTERM and returns the exit status (-1 when it did not exit normally).
-struct ServeProcess {
-  pid_t pid = -1;
-  int port = 0;
-
-  void start(const std::vector<std::string>& args) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const std::string bin = testing::ragft_binary().string();
-    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, STDERR_FILENO);
-      ::close(fds[0]);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    char c;
-    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(fds[0]);
-    ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
-    port = nlohmann::json::parse(line)["port"].get<int>();
-    ASSERT_GT(port, 0);
-  }
-  int stop() {
-    if (pid <= 0 || ::kill(pid, SIGTERM) != 0) return -1;
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) return -1;
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  ~ServeProcess() {
-    if (pid > 0) stop();
-  }
-};
+using testing::ServeProcess;
 
 TEST(CliServeTest, ServesRagChatAndStopsCleanlyOnSigterm) {
   const auto root = make_temp_dir("ragft_cli_serve_");
