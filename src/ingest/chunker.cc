@@ -237,7 +237,8 @@ std::uint32_t paragraph_units(std::string_view text, std::uint32_t start, std::u
                               const ChunkerOptions& o, std::vector<Unit>& units) {
   std::vector<Span> sentences = split_sentences(text.substr(start, end - start));
   std::uint32_t total = 0;
-  for (std::size_t i = 0; i < sentences.size() || i == 0; ++i) {
+  // No sentence: the paragraph is only (Unicode) whitespace, e.g. NBSPs; it gives no unit.
+  for (std::size_t i = 0; i < sentences.size(); ++i) {
     std::uint32_t s = i == 0 ? start : start + sentences[i].start;
     std::uint32_t e = i + 1 < sentences.size() ? start + sentences[i + 1].start : end;
     if (!trim_span(text, s, e)) continue;
@@ -308,7 +309,7 @@ std::vector<ChunkSpan> chunk_text(const LoadedDocument& doc, const ChunkerOption
       if (!trim_span(text, s, e)) continue;
       units.clear();
       std::uint32_t words = paragraph_units(text, s, e, options, units);
-      packer.add_paragraph(units, words, first && is_heading_section[sec]);
+      if (!units.empty()) packer.add_paragraph(units, words, first && is_heading_section[sec]);
       first = false;
     }
     packer.end_section();

@@ -33,7 +33,8 @@ struct ChunkSpan {
 };
 
 // Chunks of `doc.text`, in order, covering every non-blank part of it. Never empty spans.
-// An empty or all-whitespace text gives no chunks. Each span is trimmed of ASCII whitespace and
+// An empty or all-whitespace text gives no chunks (whitespace as text/sentences.h has it:
+// ASCII and Unicode spaces, so a text of NBSPs too). Each span is trimmed of ASCII whitespace and
 // holds at most max_tokens words. `options` must be valid (as parse() accepts): invalid ones are
 // a bug (CHECK). Thread-safe.
 std::vector<ChunkSpan> chunk_text(const LoadedDocument& doc, const ChunkerOptions& options);

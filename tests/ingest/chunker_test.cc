@@ -135,6 +135,24 @@ TEST(Chunker, EmptyTextGivesNoChunks) {
   EXPECT_TRUE(chunk_text(d, {}).empty());
 }
 
+// Found by fuzz/ingest_txt_fuzz: a text of Unicode spaces only (a .txt file holding one NBSP)
+// gave one chunk of whitespace, as the sentence splitter found no sentence in it.
+TEST(Chunker, UnicodeWhitespaceTextGivesNoChunks) {
+  LoadedDocument d;
+  d.text = "\xC2\xA0";  // NBSP
+  EXPECT_TRUE(chunk_text(d, {}).empty());
+  d.text = "\xC2\xA0 \xE3\x80\x80\n\n\xE2\x80\x83\n";  // NBSP, ideographic space, em space
+  EXPECT_TRUE(chunk_text(d, {}).empty());
+  d.heading_starts = {0, 8};  // blank sections too
+  EXPECT_TRUE(chunk_text(d, {}).empty());
+  // A blank section before text: only the text's section gives a chunk.
+  d.text = "\xC2\xA0\n\nBody text here.";
+  d.heading_starts = {4};
+  auto chunks = chunk_text(d, {});
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunk_str(d, chunks[0]), "Body text here.");
+}
+
 TEST(Chunker, ShortTextIsOneTrimmedChunk) {
   LoadedDocument d;
   d.text = "\n  Hello there. General Kenobi!  \n";
