@@ -1,5 +1,7 @@
 #include "serve/api_error.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -35,6 +37,26 @@ std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json&
     return bad_request("", fmt::format("the request body must be a JSON object, not {}", type_name(out)), "invalid_type");
   }
   return std::nullopt;
+}
+
+JsonInt json_int64(const nlohmann::json& v, std::int64_t& out) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return JsonInt::kOutOfRange;
+    out = static_cast<std::int64_t>(u);
+    return JsonInt::kOk;
+  }
+  if (v.is_number_integer()) {
+    out = v.get<std::int64_t>();
+    return JsonInt::kOk;
+  }
+  if (!v.is_number_float()) return JsonInt::kNotInteger;
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d != std::trunc(d)) return JsonInt::kNotInteger;
+  // int64 holds [-2^63, 2^63); both bounds are exact doubles.
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) return JsonInt::kOutOfRange;
+  out = static_cast<std::int64_t>(d);
+  return JsonInt::kOk;
 }
 
 std::string api_error_body(const ApiError& e) {

@@ -9,6 +9,7 @@
 // chat model's or embedder's backend failed).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,13 @@ const char* type_name(const nlohmann::json& v);
 // Parses a request body that must be a JSON object into `out`. Otherwise the 400 to answer:
 // invalid_json, or invalid_type naming what the body is.
 std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json& out);
+
+// The integer a JSON number holds, for the request parsers' integer fields: an integer, or a
+// float with an integral value (JSON does not tell them apart: 3.0 is 3). kNotInteger for any
+// other value (a string, 1.5); kOutOfRange for an integer outside int64 (1e19, 2^64 - 1), which
+// is not converted (a float that large has no int64 value: converting it is undefined).
+enum class JsonInt { kOk, kNotInteger, kOutOfRange };
+JsonInt json_int64(const nlohmann::json& v, std::int64_t& out);
 
 // Where an Error came from: the server's own work (parsing, retrieval) or a backend it called
 // (the chat model, the embedder), whose I/O and protocol failures are a bad gateway.

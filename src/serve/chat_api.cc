@@ -29,20 +29,10 @@ const json* field(const json& obj, const char* name) {
 // An integer in [lo, hi] (a float with an integral value counts, as JSON does not tell them apart).
 std::optional<ApiError> read_int(const json& v, const std::string& param, std::int64_t lo, std::int64_t hi,
                                  std::int64_t& out) {
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (d != static_cast<double>(static_cast<std::int64_t>(d))) return wrong_type(param, v, "an integer");
-    out = static_cast<std::int64_t>(d);
-  } else if (v.is_number_unsigned()) {
-    const auto u = v.get<std::uint64_t>();
-    out = u > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(u);
-  } else if (v.is_number_integer()) {
-    out = v.get<std::int64_t>();
-  } else {
-    return wrong_type(param, v, "an integer");
-  }
-  if (out < lo || out > hi) {
-    return bad_request(param, fmt::format("{}={} must be in [{}, {}]", param, out, lo, hi), "out_of_range");
+  const JsonInt got = json_int64(v, out);
+  if (got == JsonInt::kNotInteger) return wrong_type(param, v, "an integer");
+  if (got == JsonInt::kOutOfRange || out < lo || out > hi) {
+    return bad_request(param, fmt::format("{}={} must be in [{}, {}]", param, v.dump(), lo, hi), "out_of_range");
   }
   return std::nullopt;
 }

@@ -34,18 +34,10 @@ ParsedRetrieval parse(std::string_view body, const ServeLimits& limits, bool ask
     } else if (key == "k") {
       if (value.is_null()) continue;
       std::int64_t k = 0;
-      if (value.is_number_unsigned()) {
-        const auto u = value.get<std::uint64_t>();
-        k = u > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(u);
-      } else if (value.is_number_integer()) {
-        k = value.get<std::int64_t>();
-      } else if (value.is_number_float() && value.get<double>() == static_cast<double>(static_cast<std::int64_t>(value.get<double>()))) {
-        k = static_cast<std::int64_t>(value.get<double>());
-      } else {
-        return fail(wrong_type("k", "an integer"));
-      }
-      if (k < 1 || k > static_cast<std::int64_t>(limits.max_k)) {
-        return fail(bad_request("k", fmt::format("k={} must be in [1, {}]", k, limits.max_k), "out_of_range"));
+      const JsonInt got = json_int64(value, k);
+      if (got == JsonInt::kNotInteger) return fail(wrong_type("k", "an integer"));
+      if (got == JsonInt::kOutOfRange || k < 1 || k > static_cast<std::int64_t>(limits.max_k)) {
+        return fail(bad_request("k", fmt::format("k={} must be in [1, {}]", value.dump(), limits.max_k), "out_of_range"));
       }
       r.k = static_cast<std::size_t>(k);
     } else if (key == "mode") {

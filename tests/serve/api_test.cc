@@ -1,12 +1,17 @@
-// The wire formats of the server without sockets: chat and embeddings request parsing (every
+// The wire formats of the server without sockets: chat, search and embeddings request parsing (every
 // field, its type errors naming the field, the limits), the response shapes, base64, and the
 // ErrorCode -> HTTP status map.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "serve/chat_api.h"
 #include "serve/embeddings_api.h"
+#include "serve/search_api.h"
 
 namespace ragft::serve {
 namespace {
@@ -215,6 +220,60 @@ TEST(ChatApiTest, RagExtensionListsCitedSources) {
   EXPECT_TRUE(rag_extension_json(a, true, 2)["citations"].empty());
 }
 
+// Found by fuzz/serve_json_fuzz: an integral float outside int64 ({"k": 1e19}) was converted to
+// int64 before its range was checked (undefined behaviour; UBSan stops there).
+TEST(ChatApiTest, IntegersOutsideInt64AreOutOfRange) {
+  for (const char* field : {"max_tokens", "seed"}) {
+    for (const char* value : {"1e300", "-1e300", "9.3e18", "9223372036854775808", "18446744073709551615"}) {
+      const std::string body =
+          std::string(R"({"messages":[{"role":"user","content":"hi"}],")") + field + "\":" + value + "}";
+      ParsedChat p = parse_chat_request(body, {});
+      EXPECT_FALSE(p.request) << body;
+      EXPECT_EQ(p.error.param, field) << body;
+      EXPECT_EQ(p.error.code, "out_of_range") << body << ": " << p.error.message;
+    }
+  }
+  ParsedChat p = parse_chat_request(R"({"messages":[{"role":"user","content":"hi"}],"seed":-9223372036854775808})", {});
+  ASSERT_TRUE(p.request) << p.error.message;
+  EXPECT_EQ(p.request->chat.seed, INT64_MIN);
+  p = parse_chat_request(R"({"messages":[{"role":"user","content":"hi"}],"seed":-9.223372036854775808e18})", {});
+  ASSERT_TRUE(p.request) << p.error.message;
+  EXPECT_EQ(p.request->chat.seed, INT64_MIN);
+  p = parse_chat_request(R"({"messages":[{"role":"user","content":"hi"}],"ragft":{"rag":true,"k":1e19}})", {});
+  EXPECT_EQ(p.error.param, "ragft.k");
+  EXPECT_EQ(p.error.code, "out_of_range");
+}
+
+TEST(SearchApiTest, KIsAnIntegerWithinTheLimit) {
+  ServeLimits limits;
+  limits.max_k = 20;
+  for (const char* ask : {"query", "question"}) {
+    auto parse_k = [&](const std::string& k) {
+      const std::string body = std::string("{\"") + ask + R"(":"protein folding","k":)" + k + "}";
+      return std::string(ask) == "query" ? parse_search_request(body, limits) : parse_ask_request(body, limits);
+    };
+    ParsedRetrieval p = parse_k("3.0");
+    ASSERT_TRUE(p.request) << p.error.message;
+    EXPECT_EQ(p.request->k, 3u);
+    EXPECT_EQ(p.request->query, "protein folding");
+    p = parse_k("20");
+    ASSERT_TRUE(p.request) << p.error.message;
+    EXPECT_EQ(p.request->k, 20u);
+    for (const char* bad : {"1.5", "\"3\"", "true"}) {
+      p = parse_k(bad);
+      EXPECT_FALSE(p.request) << bad;
+      EXPECT_EQ(p.error.code, "invalid_type") << bad;
+    }
+    // 1e19 is the fuzzer's input (a float past int64); the others bracket the range.
+    for (const char* bad : {"1e19", "-1e19", "1e300", "18446744073709551615", "9223372036854775807", "0", "-1", "21"}) {
+      p = parse_k(bad);
+      EXPECT_FALSE(p.request) << bad;
+      EXPECT_EQ(p.error.param, "k") << bad;
+      EXPECT_EQ(p.error.code, "out_of_range") << bad << ": " << p.error.message;
+    }
+  }
+}
+
 TEST(EmbeddingsApiTest, ParsesInputsAndOptions) {
   auto p = parse_embeddings_request(R"({"input":"one","model":"e"})", {});
   ASSERT_TRUE(p.request) << p.error.message;
@@ -276,6 +335,27 @@ TEST(EmbeddingsApiTest, Base64IsStandardAndFloatsAreLittleEndian) {
   EXPECT_EQ(j["data"][0]["object"], "embedding");
   EXPECT_EQ(j["data"][0]["embedding"], json::array({1.0, 0.0}));
   EXPECT_EQ(j["model"], "e");
+}
+
+TEST(ApiErrorTest, JsonInt64) {
+  std::int64_t v = 0;
+  EXPECT_EQ(json_int64(json(5), v), JsonInt::kOk);
+  EXPECT_EQ(v, 5);
+  EXPECT_EQ(json_int64(json(-7), v), JsonInt::kOk);
+  EXPECT_EQ(v, -7);
+  EXPECT_EQ(json_int64(json(4.0), v), JsonInt::kOk);
+  EXPECT_EQ(v, 4);
+  EXPECT_EQ(json_int64(json(-9223372036854775808.0), v), JsonInt::kOk);
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_EQ(json_int64(json(std::uint64_t{INT64_MAX}), v), JsonInt::kOk);
+  EXPECT_EQ(v, INT64_MAX);
+  EXPECT_EQ(json_int64(json(9223372036854775808.0), v), JsonInt::kOutOfRange);
+  EXPECT_EQ(json_int64(json(-1e300), v), JsonInt::kOutOfRange);
+  EXPECT_EQ(json_int64(json(std::uint64_t{INT64_MAX} + 1), v), JsonInt::kOutOfRange);
+  EXPECT_EQ(json_int64(json(1.5), v), JsonInt::kNotInteger);
+  EXPECT_EQ(json_int64(json(std::nan("")), v), JsonInt::kNotInteger);
+  EXPECT_EQ(json_int64(json("3"), v), JsonInt::kNotInteger);
+  EXPECT_EQ(json_int64(json(nullptr), v), JsonInt::kNotInteger);
 }
 
 TEST(ApiErrorTest, CodesMapToStatuses) {
