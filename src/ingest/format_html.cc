@@ -1,6 +1,7 @@
 // HTML parser (gumbo): visible text with block structure; boilerplate elements dropped.
 #include <gumbo.h>
 
+#include "core/utf8.h"
 #include "ingest/formats.h"
 
 namespace ragft::ingest_internal {
@@ -73,6 +74,16 @@ bool is_block(GumboTag tag) {
   }
 }
 
+// A string of gumbo's output as valid UTF-8. gumbo 0.10 writes a lone byte for a numeric
+// character reference past the int range ("&#888888888888888888810;") where the HTML standard
+// says U+FFFD; `buf` holds the repaired copy when one is needed.
+std::string_view valid_utf8(const char* s, std::string& buf) {
+  std::string_view v(s);
+  if (is_valid_utf8(v)) return v;
+  buf = sanitize_utf8(v);
+  return buf;
+}
+
 // Appends `s` to `out` with whitespace runs (ASCII and U+00A0) collapsed to one space.
 void append_collapsed(std::string_view s, std::string& out) {
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -94,7 +105,8 @@ void append_collapsed(std::string_view s, std::string& out) {
 void collect_text(const GumboNode* node, std::string& out) {
   if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA ||
       node->type == GUMBO_NODE_WHITESPACE) {
-    append_collapsed(node->v.text.text, out);
+    std::string buf;
+    append_collapsed(valid_utf8(node->v.text.text, buf), out);
     return;
   }
   if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) return;
@@ -126,6 +138,7 @@ struct HtmlWalker {
   bool para_heading = false;
   std::string first_h1;
   int pre_depth = 0;
+  std::string buf;  // for valid_utf8
 
   void flush() {
     writer.add(para, para_heading);
@@ -149,7 +162,7 @@ struct HtmlWalker {
     switch (n->type) {
       case GUMBO_NODE_TEXT:
       case GUMBO_NODE_CDATA:
-      case GUMBO_NODE_WHITESPACE: text(n->v.text.text); return;
+      case GUMBO_NODE_WHITESPACE: text(valid_utf8(n->v.text.text, buf)); return;
       case GUMBO_NODE_ELEMENT:
       case GUMBO_NODE_TEMPLATE: break;
       default: return;  // comments, document
@@ -161,7 +174,7 @@ struct HtmlWalker {
       const GumboAttribute* alt = gumbo_get_attribute(&n->v.element.attributes, "alt");
       if (alt != nullptr && alt->value[0] != '\0') {
         append_collapsed(" ", para);
-        append_collapsed(alt->value, para);
+        append_collapsed(valid_utf8(alt->value, buf), para);
         append_collapsed(" ", para);
       }
       return;

@@ -253,6 +253,21 @@ TEST(Html, TitleFallsBackToFirstH1) {
   EXPECT_THAT(d.heading_starts, ElementsAre(7u, 12u));
 }
 
+// Found by fuzz/ingest_html: gumbo 0.10 turns a numeric character reference past the int range
+// into a lone byte, which made the document text (and title, and alt text) invalid UTF-8.
+TEST(Html, OverflowingCharacterReferenceBecomesReplacementCharacter) {
+  LoadResult r = load_ok(
+      "<title>T &#888888888888888888810;</title><p>a &#888888888888888888810; b</p>"
+      "<pre>&#888888888888888888810;</pre><p><img alt=\"&#888888888888888888810;\"></p>"
+      "<p>&#99999999999; &#x110000; &#xD800;</p>",
+      Format::kHtml);
+  const LoadedDocument& d = r.documents.at(0);
+  EXPECT_TRUE(is_valid_utf8(d.text)) << d.text;
+  EXPECT_TRUE(is_valid_utf8(d.title)) << d.title;
+  EXPECT_EQ(d.title, "T \uFFFD");
+  EXPECT_EQ(d.text, "a \uFFFD b\n\n\uFFFD\n\n\uFFFD\n\n\uFFFD \uFFFD \uFFFD");
+}
+
 TEST(Html, NoVisibleTextIsEmpty) {
   auto r = load_bytes("<html><head><script>x()</script></head><body><nav>menu</nav></body></html>",
                       Format::kHtml, "blank.html");
