@@ -117,7 +117,9 @@ TEST(CrashTest, KillNineDuringIndexLosesNothingAcknowledged) {
       write_file(docs / ("d" + std::to_string(i) + ".txt"), doc_text(i, iter + 1));
     }
     // The first run adds everything and takes longer; later ones change kChangedPerRun files.
-    std::uniform_real_distribution<double> when(0.0, iter == 0 ? run_ms * 3 : run_ms);
+    // Every third run may also finish (acknowledging its documents) before the kill, so acks
+    // accumulate even when the machine is slower than it was during the calibration.
+    std::uniform_real_distribution<double> when(0.0, iter == 0 ? run_ms * 3 : iter % 3 == 2 ? run_ms * 2 : run_ms);
     Child c = spawn_index(data, docs);
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(when(rng) * 1000)));
     ::kill(c.pid, SIGKILL);
@@ -138,7 +140,7 @@ TEST(CrashTest, KillNineDuringIndexLosesNothingAcknowledged) {
       EXPECT_FALSE(chunks->empty()) << id;
     }
   }
-  EXPECT_GE(kills, 20);
+  EXPECT_GE(kills, 18);
   EXPECT_FALSE(acked.empty());
 
   // After the next open the index matches the store exactly.
