@@ -1,7 +1,7 @@
-// libFuzzer target: the input is a CSV file, loaded and chunked (fuzz/ingest_fuzz.h) twice: with
+// libFuzzer target: the input is a CSV file, loaded and chunked (fuzz/ingest_checks.h) twice: with
 // the default options (header with id, text, title columns) and, when the first line holds ';',
 // tab or '|', with that delimiter and rows numbered instead of an id column.
-#include "fuzz/ingest_fuzz.h"
+#include "fuzz/ingest_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ragft;

@@ -1,17 +1,5 @@
-// The body of the ingest_<format> fuzz targets: the input is a file of that format. It goes
-// through load_bytes() (the whole-file checks, then the format's parser), and each loaded
-// document through the sentence/paragraph splitter and the chunker with two settings (the
-// default and a small one that splits short inputs). Checked, beyond "does not crash":
-//   - an error has one of the codes loader.h documents (never kInternal) and a UTF-8 message;
-//   - a success has at least one document; each has valid UTF-8 text and title, ascending
-//     heading starts at non-blank bytes inside the text, ascending page starts within it,
-//     metadata_json a JSON object; multi-record formats give unique non-empty ids;
-//   - paragraphs and sentences are non-empty, ordered, disjoint, trimmed, and cover every
-//     non-whitespace byte;
-//   - chunks: non-empty trimmed spans on code-point boundaries within the text, starts and ends
-//     strictly ascending, at most max_tokens words, char offsets equal to a recount, pages as
-//     the page starts say, and together covering every non-whitespace byte.
-#pragma once
+// The checks of the ingest_<format> fuzz targets (fuzz/ingest_checks.h), compiled once for all.
+#include "fuzz/ingest_checks.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -27,15 +15,15 @@
 #include "core/utf8.h"
 #include "fuzz/fuzz_check.h"
 #include "ingest/chunker.h"
-#include "ingest/loader.h"
 #include "text/sentences.h"
 
 namespace ragft::fuzz {
 
-// Inputs are small; a tighter limit than the default keeps gzip bombs cheap (and exercises it).
-inline constexpr std::uint64_t kMaxFileBytes = 1 << 20;
+namespace {
 
-inline std::size_t count_words(std::string_view s) {
+constexpr std::uint64_t kMaxFileBytes = 1 << 20;
+
+std::size_t count_words(std::string_view s) {
   std::size_t words = 0;
   bool in_word = false;
   for (char c : s) {
@@ -47,7 +35,7 @@ inline std::size_t count_words(std::string_view s) {
 }
 
 // Spans of a splitter: non-empty, in order, disjoint, trimmed, covering every non-space byte.
-inline void check_spans(std::string_view text, const std::vector<Span>& spans, const char* what) {
+void check_spans(std::string_view text, const std::vector<Span>& spans, const char* what) {
   const std::vector<bool> content = content_mask(text);
   std::vector<bool> covered(text.size(), false);
   std::uint32_t prev_end = 0;
@@ -64,7 +52,7 @@ inline void check_spans(std::string_view text, const std::vector<Span>& spans, c
   }
 }
 
-inline void check_chunks(const LoadedDocument& doc, const ChunkerOptions& options) {
+void check_chunks(const LoadedDocument& doc, const ChunkerOptions& options) {
   const std::string_view text = doc.text;
   const std::vector<ChunkSpan> chunks = chunk_text(doc, options);
   const std::vector<bool> content = content_mask(text);
@@ -112,7 +100,7 @@ inline void check_chunks(const LoadedDocument& doc, const ChunkerOptions& option
   }
 }
 
-inline void check_document(const LoadedDocument& doc, Format format) {
+void check_document(const LoadedDocument& doc, Format format) {
   const std::string_view text = doc.text;
   FUZZ_CHECK(is_valid_utf8(text), "document text is not UTF-8");
   FUZZ_CHECK(is_valid_utf8(doc.title), "document title is not UTF-8");
@@ -142,7 +130,7 @@ inline void check_document(const LoadedDocument& doc, Format format) {
   check_chunks(doc, small);
 }
 
-inline void check_load(const Result<LoadResult>& r, Format format) {
+void check_load(const Result<LoadResult>& r, Format format) {
   if (!r.ok()) {
     const ErrorCode code = r.error().code;
     FUZZ_CHECK(code == ErrorCode::kInvalidArgument || code == ErrorCode::kCorrupt ||
@@ -167,8 +155,9 @@ inline void check_load(const Result<LoadResult>& r, Format format) {
   for (const std::string& w : r->warnings) FUZZ_CHECK(is_valid_utf8(w), "warning is not UTF-8");
 }
 
-// One fuzz input as a file of `format` named "fuzz.<ext>".
-inline void fuzz_load(std::string_view bytes, Format format, const LoadOptions& options = {}) {
+}  // namespace
+
+void fuzz_load(std::string_view bytes, Format format, const LoadOptions& options) {
   LoadOptions o = options;
   o.max_file_bytes = kMaxFileBytes;
   check_load(load_bytes(bytes, format, fmt::format("fuzz.{}", format_name(format)), o), format);
