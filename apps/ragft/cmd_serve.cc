@@ -198,13 +198,14 @@ int run_serve(const Globals& g, ServeArgs a) {
     c.ingestor = std::move(*ingestor);
   }
   const std::string host = a.options.host;
+  const int threads = a.options.threads;
   auto server = serve::Server::make(std::move(a.options), std::move(c));
   if (!server.ok()) return report(server.error());
   if (Status s = (*server)->start(); !s.ok()) return report(s.error());
   const int port = (*server)->port();
   const std::string url = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, port);
   if (g.json) {
-    fmt::print("{}\n", nlohmann::json({{"url", url}, {"host", host}, {"port", port}}).dump());
+    fmt::print("{}\n", nlohmann::json({{"url", url}, {"host", host}, {"port", port}, {"threads", threads}}).dump());
   } else {
     fmt::print("ragft serve: listening on {} (OpenAI base URL {}/v1, web page {}/)\n", url, url, url);
   }
@@ -230,7 +231,19 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
                   "Chat model: openai:url=http://127.0.0.1:8080/v1,model=NAME or local:path=DIR (none: chat is refused)");
   cmd->add_option("--embedder", a->embedder,
                   "Embedder for /v1/embeddings (default: the workspace's dense index embedder, if any)");
-  cmd->add_option("--threads", a->options.threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--threads", a->options.threads,
+                  "Request threads; a keep-alive connection holds one while open, so give at least the clients' "
+                  "connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--search-concurrency", a->options.search_concurrency,
+                  "Searches that run at once, the others waiting in arrival order (0: twice the hardware threads)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--keep-alive-requests", a->options.keep_alive_max_requests,
+                  "Requests a keep-alive connection may make before the server closes it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--max-body", a->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
   cmd->add_option("--max-tokens", a->options.limits.max_tokens,

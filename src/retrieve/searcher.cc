@@ -1,6 +1,7 @@
 #include "retrieve/searcher.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_set>
 
@@ -38,16 +39,31 @@ Result<FilterSpec> make_filter(Store& store, const SearchRequest& request) {
 
 namespace {
 
-// Marks query-term matches in `text` and picks the densest window of about `width` chars.
-void highlight(Analyzer& analyzer, const std::unordered_set<std::string>& query_terms,
-               const std::string& text, std::int64_t chunk_char_start, std::size_t width,
-               SearchHit& hit) {
-  std::vector<Token> tokens;
-  analyzer.analyze(text, tokens);
-  std::vector<Span> matches;
-  for (const Token& t : tokens) {
-    if (query_terms.count(t.term)) matches.push_back({t.start, t.end});
+// Whether a term is one of a query's (deduplicated) terms: a linear scan by length and bytes,
+// faster than hashing for the few terms of a query.
+class QueryTermSet {
+ public:
+  explicit QueryTermSet(const AnalyzedQuery& q) {
+    for (const auto& t : q.terms) terms_.push_back(t.term);
   }
+  bool contains(std::string_view term) const {
+    for (const std::string& t : terms_) {
+      if (t.size() == term.size() && std::memcmp(t.data(), term.data(), term.size()) == 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::string> terms_;
+};
+
+// Marks query-term matches in `text` and picks the densest window of about `width` chars.
+void highlight(Analyzer& analyzer, const QueryTermSet& query_terms, const std::string& text,
+               std::int64_t chunk_char_start, std::size_t width, SearchHit& hit) {
+  std::vector<Span> matches;
+  analyzer.for_each_token(text, [&](std::string_view term, std::uint32_t start, std::uint32_t end) {
+    if (query_terms.contains(term)) matches.push_back({start, end});
+  });
   CharOffsetCursor cursor(text);
   for (const Span& m : matches) {
     std::int64_t s = static_cast<std::int64_t>(cursor.to_char(m.start));
@@ -128,36 +144,31 @@ Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& reques
   AnalyzedQuery q = analyze_query(ws.analyzer(), request.query);
   RAGFT_TRY(FilterSpec filter, make_filter(ws.store(), request));
   RAGFT_TRY(std::vector<ScoredChunk> scored, rank_analyzed(ws, request, q, filter));
-  std::unordered_set<std::string> query_terms;
-  for (auto& t : q.terms) query_terms.insert(t.term);
+  const QueryTermSet query_terms(q);
 
+  std::vector<ChunkId> ids;
+  ids.reserve(scored.size());
+  for (const ScoredChunk& c : scored) ids.push_back(c.id);
+  // The index may be a snapshot older than the store (a server's readers: serve/ingestor.h): a
+  // chunk deleted or replaced since is skipped, as the next snapshot will not have it.
+  RAGFT_TRY(auto rows, ws.store().get_chunks_with_documents(ids));
   std::vector<SearchHit> hits;
   hits.reserve(scored.size());
-  std::map<DocId, DocumentRecord> docs;
   for (std::size_t i = 0; i < scored.size(); ++i) {
-    // The index may be a snapshot older than the store (a server's readers: serve/ingestor.h): a
-    // chunk deleted or replaced since is skipped, as the next snapshot will not have it.
-    RAGFT_TRY(std::optional<ChunkRecord> chunk, ws.store().get_chunk(scored[i].id));
-    if (!chunk) continue;
-    auto it = docs.find(chunk->doc_id);
-    if (it == docs.end()) {
-      RAGFT_TRY(std::optional<DocumentRecord> doc, ws.store().get(chunk->doc_id));
-      if (!doc) continue;
-      it = docs.emplace(chunk->doc_id, std::move(*doc)).first;
-    }
-    const DocumentRecord& doc = it->second;
+    if (!rows[i]) continue;
+    Store::ChunkWithDocument& row = *rows[i];
     SearchHit hit;
-    hit.chunk_id = chunk->id;
-    hit.doc_id = doc.id;
-    hit.ext_id = doc.ext_id;
-    hit.title = doc.title;
-    hit.source = doc.source;
+    hit.chunk_id = row.chunk.id;
+    hit.doc_id = row.chunk.doc_id;
+    hit.ext_id = std::move(row.ext_id);
+    hit.title = std::move(row.title);
+    hit.source = std::move(row.source);
     hit.score = scored[i].score;
     hit.rank = static_cast<int>(hits.size() + 1);
-    hit.char_start = chunk->char_start;
-    hit.char_end = chunk->char_end;
-    hit.page = chunk->page;
-    hit.text = chunk->text;
+    hit.char_start = row.chunk.char_start;
+    hit.char_end = row.chunk.char_end;
+    hit.page = row.chunk.page;
+    hit.text = std::move(row.chunk.text);
     highlight(ws.analyzer(), query_terms, hit.text, hit.char_start, request.snippet_chars, hit);
     hits.push_back(std::move(hit));
   }

@@ -9,6 +9,7 @@
 
 #include "serve/metrics.h"
 #include "serve/route.h"
+#include "serve/search_slots.h"
 #include "serve/server.h"
 
 namespace ragft::serve {
@@ -20,6 +21,7 @@ struct ServeContext {
   std::time_t started = 0;  // "created" of /v1/models
   std::shared_ptr<ServeMetrics> metrics;  // GET /metrics
   std::chrono::steady_clock::time_point started_at{};
+  std::shared_ptr<SearchSlots> search_slots;  // POST /v1/search; options.search_concurrency slots
 };
 
 Reply handle_health(const ServeContext& ctx, const RequestContext& req);

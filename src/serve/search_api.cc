@@ -1,8 +1,11 @@
 #include "serve/search_api.h"
 
 #include <cstdint>
+#include <iterator>
 
 #include <fmt/format.h>
+
+#include "core/utf8.h"
 
 namespace ragft::serve {
 
@@ -97,6 +100,88 @@ json search_hit_json(const SearchHit& h) {
           {"title", h.title},        {"source", h.source},       {"chunk_id", h.chunk_id},
           {"char_start", h.char_start}, {"char_end", h.char_end}, {"page", h.page},
           {"snippet", h.snippet},    {"highlights", hl}};
+}
+
+namespace {
+
+// `s` as a JSON string, as nlohmann's dump writes it with ensure_ascii=false and
+// error_handler_t::replace: '"', '\\' and control characters escaped (the short escapes where
+// JSON has them, else \u00xx), other bytes kept. A string that is not valid UTF-8 is left to
+// nlohmann itself (it replaces bad sequences), so the bytes are the same either way.
+void append_json_string(std::string& out, std::string_view s) {
+  if (!is_valid_utf8(s)) {
+    out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not copied yet
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    }
+  }
+  out.append(s, run, s.size() - run);
+  out += '"';
+}
+
+// A double as nlohmann writes a number_float (shortest round-trip digits, "null" when not finite).
+void append_json_double(std::string& out, double x) { out += json(x).dump(); }
+
+void append_search_hit(std::string& out, const SearchHit& h) {
+  auto o = std::back_inserter(out);
+  // Keys in std::map (byte) order, as nlohmann's default object writes them.
+  fmt::format_to(o, "{{\"char_end\":{},\"char_start\":{},\"chunk_id\":{},\"doc_id\":", h.char_end, h.char_start,
+                 h.chunk_id);
+  append_json_string(out, h.ext_id);
+  out += ",\"highlights\":[";
+  for (std::size_t i = 0; i < h.highlights.size(); ++i) {
+    if (i > 0) out += ',';
+    fmt::format_to(o, "[{},{}]", h.highlights[i].char_start, h.highlights[i].char_end);
+  }
+  fmt::format_to(o, "],\"page\":{},\"rank\":{},\"score\":", h.page, h.rank);
+  append_json_double(out, h.score);
+  out += ",\"snippet\":";
+  append_json_string(out, h.snippet);
+  out += ",\"source\":";
+  append_json_string(out, h.source);
+  out += ",\"title\":";
+  append_json_string(out, h.title);
+  out += '}';
+}
+
+}  // namespace
+
+std::string search_result_body(std::string_view query, SearchMode mode, const std::vector<SearchHit>& hits,
+                               double took_ms) {
+  std::string out;
+  std::size_t size = 128 + query.size();
+  for (const SearchHit& h : hits) size += 192 + h.ext_id.size() + h.snippet.size() + h.source.size() + h.title.size() +
+                                          24 * h.highlights.size();
+  out.reserve(size);
+  out += "{\"hits\":[";
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    if (i > 0) out += ',';
+    append_search_hit(out, hits[i]);
+  }
+  out += "],\"mode\":";
+  append_json_string(out, search_mode_name(mode));
+  out += ",\"object\":\"search.result\",\"query\":";
+  append_json_string(out, query);
+  out += ",\"took_ms\":";
+  append_json_double(out, took_ms);
+  out += '}';
+  return out;
 }
 
 json answer_json(const Answer& ans) {

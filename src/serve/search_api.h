@@ -55,6 +55,12 @@ ParsedRetrieval parse_ask_request(std::string_view body, const ServeLimits& limi
 
 // One hit as `ragft --json search` prints it.
 nlohmann::json search_hit_json(const SearchHit& hit);
+// The body POST /v1/search answers: {"hits": [search_hit_json of each], "mode", "object":
+// "search.result", "query", "took_ms"}, byte for byte what nlohmann's compact dump of that object
+// writes (keys sorted, UTF-8 kept, invalid UTF-8 replaced by U+FFFD), written directly without a
+// JSON tree (the tree cost more than the search on small corpora).
+std::string search_result_body(std::string_view query, SearchMode mode, const std::vector<SearchHit>& hits,
+                               double took_ms);
 // An answer as `ragft --json ask` prints it (without "llm" and "reranker").
 nlohmann::json answer_json(const Answer& answer);
 // The "llm" field of `ragft --json ask --llm`: {"called", "raw", "citations_read",

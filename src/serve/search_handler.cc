@@ -58,15 +58,12 @@ Reply handle_search(const ServeContext& ctx, const RequestContext& req) {
   const RetrievalApiRequest& r = *parsed.request;
   const SearchRequest request =
       search_request_of(r, r.k.value_or(std::min<std::size_t>(10, ctx.options.limits.max_k)), req.identity);
+  SearchSlots::Hold slot(*ctx.search_slots);  // search_slots.h: a few searches at a time
   auto lease = ctx.components.workspaces->acquire();
   if (!lease.ok()) return Reply::error(api_error_from(lease.error(), ErrorSource::kServer, "workspace"));
   auto hits = search(**lease, request);
   if (!hits.ok()) return Reply::error(retrieval_error(hits.error(), "query", r.mode));
-  json out = {{"object", "search.result"}, {"query", r.query}, {"mode", search_mode_name(r.mode)},
-              {"hits", json::array()}};
-  for (const auto& h : *hits) out["hits"].push_back(search_hit_json(h));
-  out["took_ms"] = ms_since(t0);
-  return Reply::json(dump(out));
+  return Reply::json(search_result_body(r.query, r.mode, *hits, ms_since(t0)));
 }
 
 Reply handle_ask(const ServeContext& ctx, const RequestContext& req) {

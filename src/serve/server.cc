@@ -1,7 +1,9 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -112,6 +114,12 @@ Status ServeOptions::validate() const {
   if (keep_alive_timeout_s < 1 || keep_alive_timeout_s > 300) {
     return bad("keep_alive_timeout_s", fmt::format("={} must be in [1, 300]", keep_alive_timeout_s));
   }
+  if (search_concurrency < 0 || search_concurrency > 1024) {
+    return bad("search_concurrency", fmt::format("={} must be in [0, 1024]", search_concurrency));
+  }
+  if (keep_alive_max_requests < 1 || keep_alive_max_requests > 1000000) {
+    return bad("keep_alive_max_requests", fmt::format("={} must be in [1, 1000000]", keep_alive_max_requests));
+  }
   if (limits.max_tokens < 1) return bad("limits.max_tokens", "must be >= 1");
   if (limits.max_k < 1) return bad("limits.max_k", "must be >= 1");
   if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
@@ -128,6 +136,7 @@ struct Server::Impl {
   std::mutex mu;  // start/stop
   std::thread listener;
   int port = 0;
+  int listen_fd = -1;  // the listening socket httplib made (set_socket_options below)
   bool started = false;
   bool stopped = false;
   std::atomic<bool> listen_returned{false};
@@ -245,11 +254,20 @@ Result<std::unique_ptr<Server>> Server::make(ServeOptions options, ServeComponen
   for (const Route& r : kRoutes) names.emplace_back(r.method, r.path);
   impl->ctx.metrics = std::make_shared<ServeMetrics>(std::move(names));
   const ServeOptions& o = impl->ctx.options;
+  const std::size_t slots = o.search_concurrency > 0 ? static_cast<std::size_t>(o.search_concurrency)
+                                                     : std::max<std::size_t>(2, 2 * std::thread::hardware_concurrency());
+  impl->ctx.search_slots = std::make_shared<SearchSlots>(slots);
   const int threads = o.threads;
   impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   impl->http.set_payload_max_length(o.max_body_bytes);
   impl->http.set_keep_alive_timeout(o.keep_alive_timeout_s);
+  impl->http.set_keep_alive_max_count(static_cast<std::size_t>(o.keep_alive_max_requests));
   impl->http.set_tcp_nodelay(true);
+  // httplib's own options (SO_REUSEADDR), and the socket kept so start() can raise its backlog.
+  impl->http.set_socket_options([fd = &impl->listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *fd = sock;
+  });
   impl->register_routes();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -265,6 +283,9 @@ Status Server::start() {
   } else if (!impl_->http.bind_to_port(o.host, port)) {
     return make_error(ErrorCode::kIo, "cannot listen on {}:{} (port in use, or a bad host)", o.host, port);
   }
+  // httplib listens with a backlog of 5: connections arriving together beyond that had their SYN
+  // dropped and retried a second later (a load test's p99). Listening again only sets the backlog.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   impl_->port = port;
   impl_->started = true;
   impl_->listener = std::thread([this] {

@@ -27,7 +27,10 @@
 // ServeComponents::identity and read nothing of a workspace).
 //
 // Threads: `threads` request threads serve connections (HTTP/1.1 keep-alive; a connection holds
-// its thread while open, idle ones for at most keep_alive_timeout_s). A streamed chat
+// its thread while open: idle for at most keep_alive_timeout_s, for at most
+// keep_alive_max_requests requests). A connection beyond `threads` waits, accepted, until a
+// thread is free, so `threads` should be at least the clients' connections (a load test's 64
+// included: the default). The listen backlog is SOMAXCONN. A streamed chat
 // completion runs the model on one more thread of its own, so the first bytes can be awaited
 // before the status is sent (an error before any text is a proper 4xx/5xx) and a client that
 // goes away cancels generation.
@@ -64,9 +67,16 @@ class TaskModels;  // task_models.h
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                // 0: a free port, which port() reports after start()
-  int threads = 8;                // request threads, 1..1024
+  int threads = 64;               // request threads, 1..1024 (idle ones cost only their stacks)
   std::size_t max_body_bytes = std::size_t{4} << 20;  // larger bodies -> 413, 1 KiB..1 GiB
   int keep_alive_timeout_s = 5;   // idle keep-alive connections are closed after this, 1..300
+  // A keep-alive connection is closed after this many requests (the client reconnects), so a
+  // connection waiting for a thread gets one eventually; 1..1000000. (httplib's own default, 5,
+  // made a load test reconnect every fifth request.)
+  int keep_alive_max_requests = 1000;
+  // POST /v1/search requests that retrieve at once; the others wait, in arrival order
+  // (search_slots.h). 0: twice the hardware threads. 0..1024.
+  int search_concurrency = 0;
   ServeLimits limits;
   // The ids /v1/models lists and responses report when a request names no model (a request's
   // "model" is echoed back; the server has one chat model and one embedder, whatever it names).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -166,18 +167,18 @@ Result<DocumentRecord> read_document(const Query& q) {
   return d;
 }
 
-// Reads a chunk row selected with kChunkColumns (starting at column 0).
-ChunkRecord read_chunk(const Query& q) {
+// Reads a chunk row selected with kChunkColumns, starting at column `first`.
+ChunkRecord read_chunk(const Query& q, int first = 0) {
   ChunkRecord c;
-  c.id = static_cast<ChunkId>(q.col_int(0));
-  c.doc_id = q.col_int(1);
-  c.ordinal = static_cast<int>(q.col_int(2));
-  c.char_start = q.col_int(3);
-  c.char_end = q.col_int(4);
-  c.page = static_cast<int>(q.col_int(5));
-  c.text = q.col_text(6);
-  c.simhash = static_cast<std::uint64_t>(q.col_int(7));
-  if (auto nd = q.col_opt_int(8)) c.near_duplicate_of = static_cast<ChunkId>(*nd);
+  c.id = static_cast<ChunkId>(q.col_int(first + 0));
+  c.doc_id = q.col_int(first + 1);
+  c.ordinal = static_cast<int>(q.col_int(first + 2));
+  c.char_start = q.col_int(first + 3);
+  c.char_end = q.col_int(first + 4);
+  c.page = static_cast<int>(q.col_int(first + 5));
+  c.text = q.col_text(first + 6);
+  c.simhash = static_cast<std::uint64_t>(q.col_int(first + 7));
+  if (auto nd = q.col_opt_int(first + 8)) c.near_duplicate_of = static_cast<ChunkId>(*nd);
   return c;
 }
 
@@ -549,6 +550,45 @@ Result<std::optional<ChunkRecord>> Store::get_chunk(ChunkId id) {
   };
   auto r = body();
   if (!r.ok()) return fail(r.take_error(), fmt::format("get chunk {}", id));
+  return r;
+}
+
+Result<std::vector<std::optional<Store::ChunkWithDocument>>> Store::get_chunks_with_documents(
+    const std::vector<ChunkId>& ids) {
+  auto body = [&]() -> Result<std::vector<std::optional<ChunkWithDocument>>> {
+    std::vector<std::optional<ChunkWithDocument>> out(ids.size());
+    if (ids.empty()) return out;
+    // The ids as one JSON array bound to json_each (any count, one prepared statement); CROSS
+    // JOIN keeps json_each the outer loop, so each id is one rowid lookup per table.
+    static const std::string sql = fmt::format(
+        "SELECT j.key, {}, d.ext_id, d.title, d.source FROM json_each(?1) AS j "
+        "CROSS JOIN chunks c ON c.id = j.value CROSS JOIN documents d ON d.id = c.doc_id",
+        kChunkColumns);
+    std::string list = "[";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) list += ',';
+      fmt::format_to(std::back_inserter(list), "{}", ids[i]);
+    }
+    list += ']';
+    RAGFT_TRY(Query q, stmts_->query(sql));
+    q.bind_text(1, list);
+    while (true) {
+      RAGFT_TRY(bool row, q.step());
+      if (!row) break;
+      const std::int64_t i = q.col_int(0);  // the position in `ids`
+      if (i < 0 || static_cast<std::size_t>(i) >= ids.size()) {
+        return make_error(ErrorCode::kInternal, "json_each returned position {} of {} ids", i, ids.size());
+      }
+      ChunkWithDocument& c = out[static_cast<std::size_t>(i)].emplace();
+      c.chunk = read_chunk(q, 1);
+      c.ext_id = q.col_text(10);
+      c.title = q.col_text(11);
+      c.source = q.col_text(12);
+    }
+    return out;
+  };
+  auto r = body();
+  if (!r.ok()) return fail(r.take_error(), fmt::format("get {} chunks with their documents", ids.size()));
   return r;
 }
 

@@ -184,6 +184,15 @@ class Store {
 
   Result<std::vector<ChunkRecord>> chunks_of(DocId doc);
   Result<std::optional<ChunkRecord>> get_chunk(ChunkId id);
+  // A chunk with what a search hit shows of its document.
+  struct ChunkWithDocument {
+    ChunkRecord chunk;
+    std::string ext_id, title, source;  // of the document chunk.doc_id
+  };
+  // The chunks `ids` with their documents' ext_id, title and source, aligned with `ids`
+  // (nullopt: no such chunk), read by one statement in one read transaction: what a search
+  // joins its hits with, without a statement (and a transaction) per chunk and per document.
+  Result<std::vector<std::optional<ChunkWithDocument>>> get_chunks_with_documents(const std::vector<ChunkId>& ids);
   // Current chunks of a document with their access info (for index catch-up).
   Result<std::vector<ChunkAccess>> chunk_access_of(DocId doc);
   // All current chunks, ascending id, streamed to `fn` (text included); for rebuilds. One read

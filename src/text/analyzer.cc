@@ -438,6 +438,12 @@ void Analyzer::terms(std::string_view text, std::vector<std::string>& out) {
   });
 }
 
+void Analyzer::for_each_token(std::string_view text, TokenCallback on_token, void* context) {
+  impl_->run(text, [&](std::string_view term, std::uint32_t start, std::uint32_t end, std::uint32_t) {
+    on_token(context, term, start, end);
+  });
+}
+
 std::string Analyzer::analyze_word(std::string_view word) {
   std::string result;
   bool first = true;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/result.h"
@@ -63,6 +64,20 @@ class Analyzer {
   void analyze(std::string_view text, std::vector<Token>& out);
   // Terms only (faster: no offsets kept), appended to `out`.
   void terms(std::string_view text, std::vector<std::string>& out);
+  // Calls on_token(term, start, end) for every token analyze() would append, in the same order,
+  // without making Tokens (no allocation per token): for hot paths that only look for some
+  // terms, such as highlighting. The view is valid only during the call.
+  using TokenCallback = void (*)(void* context, std::string_view term, std::uint32_t start, std::uint32_t end);
+  void for_each_token(std::string_view text, TokenCallback on_token, void* context);
+  template <typename Fn>  // Fn(std::string_view term, std::uint32_t start, std::uint32_t end)
+  void for_each_token(std::string_view text, Fn&& fn) {
+    for_each_token(
+        text,
+        [](void* c, std::string_view term, std::uint32_t start, std::uint32_t end) {
+          (*static_cast<std::remove_reference_t<Fn>*>(c))(term, start, end);
+        },
+        const_cast<void*>(static_cast<const void*>(&fn)));
+  }
   // Normalise, fold and stem one word as the analyzer would; empty if it is a stopword (or
   // too long, or has no letters or digits). If `word` holds several words, only the first is
   // analysed.

@@ -11,10 +11,35 @@ namespace {
 
 constexpr std::size_t kInitialSlots = 1024;
 
-std::uint64_t load_tail(const char* p, std::size_t n) {  // n < 8
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, n);
+std::uint64_t load64(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
   return v;
+}
+
+std::uint32_t load32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The n bytes at p (0 < n < 8) in one word, read with fixed-size loads only: a variable-length
+// copy into a stack word compiled to byte stores followed by a wide load, which stalls on store
+// forwarding (it was the analyzer's slowest instruction). Every byte lands in the value; the
+// caller mixes n in as well.
+std::uint64_t load_tail(const char* p, std::size_t n) {
+  if (n >= 4) return load32(p) | (std::uint64_t{load32(p + n - 4)} << 32);
+  const auto b = [p](std::size_t i) { return std::uint64_t{static_cast<std::uint8_t>(p[i])}; };
+  return b(0) | (b(n / 2) << 8) | (b(n - 1) << 16);
+}
+
+// a[0, n) == b[0, n), inlined for the short keys of most words (fixed-size, overlapping loads).
+bool equal_bytes(const char* a, const char* b, std::size_t n) {
+  if (n > 16) return std::memcmp(a, b, n) == 0;
+  if (n >= 8) return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  if (n == 0) return true;
+  return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
 }
 
 std::uint64_t fmix64(std::uint64_t h) {
@@ -33,9 +58,7 @@ std::uint64_t term_hash(std::string_view s) {
   std::size_t n = s.size();
   std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0x100000001b3ULL);
   while (n >= 8) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ v) * 0x87c37b91114253d5ULL;
+    h = (h ^ load64(p)) * 0x87c37b91114253d5ULL;
     h ^= h >> 31;
     p += 8;
     n -= 8;
@@ -54,7 +77,7 @@ bool TermCache::find(std::string_view key, std::uint64_t h, std::string_view& va
     if (s.hash == 0) return false;
     if (s.hash == h && s.key_len == key.size()) {
       const char* b = bytes(s);
-      if (std::memcmp(b, key.data(), key.size()) == 0) {
+      if (equal_bytes(b, key.data(), key.size())) {
         value = std::string_view(b + s.key_len, s.value_len);
         return true;
       }

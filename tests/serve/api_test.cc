@@ -1,6 +1,7 @@
 // The wire formats of the server without sockets: chat, search and embeddings request parsing (every
 // field, its type errors naming the field, the limits), the response shapes, base64, and the
-// ErrorCode -> HTTP status map.
+// ErrorCode -> HTTP status map; the search response body written directly is byte for byte
+// nlohmann's dump of the same object.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +9,10 @@
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
 
 #include "serve/chat_api.h"
 #include "serve/embeddings_api.h"
@@ -376,6 +381,68 @@ TEST(ApiErrorTest, CodesMapToStatuses) {
   EXPECT_EQ(body["error"]["type"], "invalid_request_error");
   EXPECT_TRUE(body["error"]["param"].is_null());
   EXPECT_EQ(body["error"]["code"], "unsupported");
+}
+
+// What the handler wrote before search_result_body: a JSON tree, dumped.
+std::string tree_body(std::string_view query, SearchMode mode, const std::vector<SearchHit>& hits, double took_ms) {
+  json out = {{"object", "search.result"}, {"query", std::string(query)}, {"mode", search_mode_name(mode)},
+              {"hits", json::array()}};
+  for (const auto& h : hits) out["hits"].push_back(search_hit_json(h));
+  out["took_ms"] = took_ms;
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+SearchHit hit(std::string snippet, std::string title, float score) {
+  SearchHit h;
+  h.chunk_id = 4294967295u;
+  h.doc_id = 7;
+  h.ext_id = "doc/7.txt";
+  h.title = std::move(title);
+  h.source = "/data/docs/7.txt";
+  h.score = score;
+  h.rank = 1;
+  h.char_start = -3;
+  h.char_end = std::int64_t{1} << 40;
+  h.page = 2;
+  h.snippet = std::move(snippet);
+  h.highlights = {{0, 4}, {10, 15}};
+  return h;
+}
+
+TEST(SearchApiTest, ResultBodyIsTheTreesDumpByteForByte) {
+  // Escapes, every control character, DEL, multi-byte UTF-8, and invalid UTF-8 (replaced).
+  std::string controls;
+  for (int c = 0; c < 0x20; ++c) controls += static_cast<char>(c);
+  const std::vector<std::string> strings = {"",
+                                            "plain words",
+                                            "quote \" backslash \\ slash / tab\t newline\n cr\r",
+                                            controls + "\x7f",
+                                            "\u2026caf\u00e9 \u65e5\u672c \U0001F600 **bees**",
+                                            "bad \xff byte, truncated \xe2\x80, overlong \xc0\xaf, surrogate \xed\xa0\x80"};
+  const std::vector<float> scores = {0.0f, 10.883894f, 1e-7f, 3.0f, 1e20f, -2.5f,
+                                     std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()};
+  for (const auto& s : strings) {
+    for (float score : scores) {
+      std::vector<SearchHit> hits = {hit(s, s, score), hit("second", "t", 1.0f)};
+      hits[1].highlights.clear();
+      hits[1].rank = 2;
+      for (double took : {0.0, 0.586463, 12.0, 1e-9}) {
+        EXPECT_EQ(search_result_body(s, SearchMode::kHybrid, hits, took), tree_body(s, SearchMode::kHybrid, hits, took))
+            << "string " << json(s).dump(-1, ' ', false, json::error_handler_t::replace) << " score " << score;
+      }
+    }
+  }
+  // No hits at all, and random bytes (mostly invalid UTF-8) in every string field.
+  EXPECT_EQ(search_result_body("q", SearchMode::kBm25, {}, 1.5), tree_body("q", SearchMode::kBm25, {}, 1.5));
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string s(rng() % 24, '\0');
+    for (char& c : s) c = static_cast<char>(rng() % 256);
+    SearchHit h = hit(s, s, static_cast<float>(rng()) / 1e6f);
+    h.ext_id = s;
+    h.source = s;
+    EXPECT_EQ(search_result_body(s, SearchMode::kDense, {h}, 2.0), tree_body(s, SearchMode::kDense, {h}, 2.0));
+  }
 }
 
 }  // namespace

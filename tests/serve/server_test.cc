@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
@@ -724,6 +727,72 @@ TEST_F(ServerTest, AClientThatGoesAwayCancelsGeneration) {
   EXPECT_EQ(model_->cancelled.load(), 1);
 }
 
+// Sends `n` GET /health requests one after another on one TCP connection; returns, per response
+// read, its status line and whether it said "Connection: close" (the server closes the
+// connection after such a response).
+struct KeepAliveRun {
+  std::vector<std::string> status_lines;
+  std::vector<bool> close_headers;
+};
+KeepAliveRun keep_alive_run(int port, int n) {
+  KeepAliveRun out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  RAGFT_CHECK(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  RAGFT_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string buffer;
+  auto read_more = [&] {
+    char chunk[4096];
+    const ssize_t got = ::recv(fd, chunk, sizeof chunk, 0);
+    if (got > 0) buffer.append(chunk, static_cast<std::size_t>(got));
+    return got > 0;
+  };
+  for (int i = 0; i < n; ++i) {
+    const std::string request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) break;
+    std::size_t head_end;
+    while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos && read_more()) {
+    }
+    if (head_end == std::string::npos) break;
+    std::string head = buffer.substr(0, head_end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::size_t cl = head.find("content-length: ");
+    RAGFT_CHECK(cl != std::string::npos);
+    const std::size_t length = std::stoul(head.substr(cl + 16));
+    while (buffer.size() < head_end + 4 + length && read_more()) {
+    }
+    out.status_lines.push_back(buffer.substr(0, buffer.find("\r\n")));
+    out.close_headers.push_back(head.find("connection: close") != std::string::npos);
+    buffer.erase(0, head_end + 4 + length);
+  }
+  ::close(fd);
+  return out;
+}
+
+// httplib's own default closed a keep-alive connection after its fifth request, so a load test
+// reconnected all the time; the server's keep_alive_max_requests sets when it does.
+TEST_F(ServerTest, KeepAliveConnectionsLastKeepAliveMaxRequests) {
+  ServeOptions o;
+  o.keep_alive_max_requests = 12;
+  start(o);
+  const KeepAliveRun run = keep_alive_run(server_->port(), 12);
+  ASSERT_EQ(run.status_lines.size(), 12u);
+  for (std::size_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(run.status_lines[i], "HTTP/1.1 200 OK") << i;
+    EXPECT_EQ(run.close_headers[i], i == 11) << "response " << i + 1;
+  }
+  // The default keeps a connection for far more than httplib's five.
+  server_.reset();
+  start();
+  const KeepAliveRun many = keep_alive_run(server_->port(), 40);
+  ASSERT_EQ(many.status_lines.size(), 40u);
+  for (std::size_t i = 0; i < 40; ++i) EXPECT_FALSE(many.close_headers[i]) << "response " << i + 1;
+  EXPECT_GE(ServeOptions{}.keep_alive_max_requests, 1000);
+}
+
 TEST(ServeOptionsTest, BadOptionsAreNamed) {
   ServeOptions o;
   o.threads = 0;
@@ -736,6 +805,16 @@ TEST(ServeOptionsTest, BadOptionsAreNamed) {
   s = Server::make(o, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("max_body_bytes"), std::string::npos);
+  o = {};
+  o.keep_alive_max_requests = 0;
+  s = Server::make(o, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("keep_alive_max_requests"), std::string::npos);
+  o = {};
+  o.search_concurrency = -1;
+  s = Server::make(o, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("search_concurrency"), std::string::npos);
   auto pool = WorkspacePool::open("/nonexistent/ragft-ws", {});
   ASSERT_FALSE(pool.ok());
   EXPECT_EQ(pool.error().code, ErrorCode::kNotFound);

@@ -729,6 +729,68 @@ TEST_F(StoreTest, ChunkAccessAndForEachChunk) {
   EXPECT_EQ(nested, 9);
 }
 
+// What a search joins its hits with: every field as get_chunk() and get() read it, aligned with
+// the ids asked for (order, repeats, missing ids and deleted chunks included).
+TEST_F(StoreTest, ChunksWithDocumentsAreAlignedWithTheIds) {
+  Store s = open_store();
+  auto a = s.upsert(make_doc("a", "h1", "alpha text"), {make_chunk(0, "alpha one"), make_chunk(1, "alpha two")});
+  ASSERT_TRUE(a.ok());
+  NewDocument bd = make_doc("b", "h1", "beta \"quoted\" text");
+  bd.title = "B \"title\"";
+  auto b = s.upsert(bd, {make_chunk(0, "beta one")});
+  ASSERT_TRUE(b.ok());
+  auto a_chunks = s.chunks_of(a->id);
+  auto b_chunks = s.chunks_of(b->id);
+  ASSERT_TRUE(a_chunks.ok() && b_chunks.ok());
+  ASSERT_EQ(a_chunks->size(), 2u);
+  ASSERT_EQ(b_chunks->size(), 1u);
+  const ChunkId a0 = (*a_chunks)[0].id, a1 = (*a_chunks)[1].id, b0 = (*b_chunks)[0].id;
+  const ChunkId missing = b0 + 1000;
+
+  const std::vector<ChunkId> ids = {b0, missing, a1, a0, b0};
+  auto rows = s.get_chunks_with_documents(ids);
+  ASSERT_TRUE(rows.ok()) << rows.error().to_string();
+  ASSERT_EQ(rows->size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == missing) {
+      EXPECT_FALSE((*rows)[i].has_value()) << i;
+      continue;
+    }
+    ASSERT_TRUE((*rows)[i].has_value()) << i;
+    const Store::ChunkWithDocument& row = *(*rows)[i];
+    auto chunk = s.get_chunk(ids[i]);
+    ASSERT_TRUE(chunk.ok() && chunk->has_value());
+    EXPECT_EQ(row.chunk.id, (*chunk)->id);
+    EXPECT_EQ(row.chunk.doc_id, (*chunk)->doc_id);
+    EXPECT_EQ(row.chunk.ordinal, (*chunk)->ordinal);
+    EXPECT_EQ(row.chunk.char_start, (*chunk)->char_start);
+    EXPECT_EQ(row.chunk.char_end, (*chunk)->char_end);
+    EXPECT_EQ(row.chunk.page, (*chunk)->page);
+    EXPECT_EQ(row.chunk.text, (*chunk)->text);
+    EXPECT_EQ(row.chunk.simhash, (*chunk)->simhash);
+    EXPECT_EQ(row.chunk.near_duplicate_of, (*chunk)->near_duplicate_of);
+    auto doc = s.get(row.chunk.doc_id);
+    ASSERT_TRUE(doc.ok() && doc->has_value());
+    EXPECT_EQ(row.ext_id, (*doc)->ext_id);
+    EXPECT_EQ(row.title, (*doc)->title);
+    EXPECT_EQ(row.source, (*doc)->source);
+  }
+  EXPECT_EQ((*rows)[0]->title, "B \"title\"");
+  EXPECT_EQ((*rows)[2]->chunk.text, "alpha two");
+  EXPECT_EQ((*rows)[3]->ext_id, "a");
+
+  // A changed document's old chunks are gone; no ids, no rows.
+  ASSERT_TRUE(s.upsert(make_doc("a", "h2", "alpha new"), {make_chunk(0, "alpha three")}).ok());
+  rows = s.get_chunks_with_documents({a0, b0, a1});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_FALSE((*rows)[0].has_value());
+  EXPECT_TRUE((*rows)[1].has_value());
+  EXPECT_FALSE((*rows)[2].has_value());
+  rows = s.get_chunks_with_documents({});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty());
+}
+
 TEST_F(StoreTest, ListSources) {
   Store s = open_store();
   NewDocument a = make_doc("a", "ha");

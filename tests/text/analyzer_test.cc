@@ -270,6 +270,39 @@ TEST(AnalyzerTest, TermsMatchAnalyze) {
                                        "didn't"));
 }
 
+// for_each_token() reports exactly analyze()'s terms and byte spans, on text of every kind.
+TEST(AnalyzerTest, ForEachTokenMatchesAnalyze) {
+  Analyzer a = make("analyzer:lang=english,stop=snowball,maxlen=16");
+  std::mt19937 rng(11);
+  const std::string alphabet =
+      "aZ9' -.\xC2\xC3\xA9\xAD\x80\xBF\xE2\x80\x99\xEF\xBC\xAC\xF0\x9F\x98\x80\xCC\x81\xFF";
+  std::vector<std::string> texts = {"", "The patients' responses; na\xC3\xAFve mice didn't running RUNS ran.",
+                                    std::string(40, 'x') + " long words are dropped"};
+  for (int round = 0; round < 500; ++round) {
+    std::string text;
+    const std::size_t len = rng() % 160;
+    for (std::size_t i = 0; i < len; ++i) text.push_back(alphabet[rng() % alphabet.size()]);
+    texts.push_back(std::move(text));
+  }
+  for (const std::string& text : texts) {
+    std::vector<Token> tokens;
+    a.analyze(text, tokens);
+    std::vector<Token> seen;
+    a.for_each_token(text, [&](std::string_view term, std::uint32_t start, std::uint32_t end) {
+      Token& t = seen.emplace_back();
+      t.term = std::string(term);
+      t.start = start;
+      t.end = end;
+    });
+    ASSERT_EQ(seen.size(), tokens.size()) << text;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      EXPECT_EQ(seen[i].term, tokens[i].term);
+      EXPECT_EQ(seen[i].start, tokens[i].start);
+      EXPECT_EQ(seen[i].end, tokens[i].end);
+    }
+  }
+}
+
 TEST(AnalyzerTest, InvalidUtf8BytesSeparate) {
   Analyzer a = plain();
   EXPECT_THAT(terms(a, "abc\xFF" "def \xC3 ghi\xE2\x80jkl \xED\xA0\x80mno"),

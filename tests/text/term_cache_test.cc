@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace ragft::text_internal {
 namespace {
@@ -54,6 +57,25 @@ TEST(TermCacheTest, EqualHashesAreResolvedByKey) {
   ASSERT_TRUE(cache.find("alphb", 42, v));
   EXPECT_EQ(v, "c");
   EXPECT_FALSE(cache.find("gamma", 42, v));
+  // Keys of every length up to 20 that differ in one byte only, wherever it is, all on one hash
+  // (inline and arena slots): each finds its own value.
+  TermCache same;
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (std::size_t len = 1; len <= 20; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string k(len, 'a');
+      k[at] = 'b';
+      keys.emplace_back(k, std::to_string(len) + ":" + std::to_string(at));
+    }
+    keys.emplace_back(std::string(len, 'a'), std::to_string(len));
+  }
+  for (const auto& [k, value] : keys) same.insert(k, value, 7);
+  for (const auto& [k, value] : keys) {
+    ASSERT_TRUE(same.find(k, 7, v)) << k;
+    EXPECT_EQ(v, value) << k;
+  }
+  EXPECT_FALSE(same.find(std::string(21, 'a'), 7, v));
+  EXPECT_FALSE(same.find("ac", 7, v));
 }
 
 TEST(TermCacheTest, HashIsNonZeroAndSpreads) {
@@ -65,6 +87,23 @@ TEST(TermCacheTest, HashIsNonZeroAndSpreads) {
   }
   // 4096 keys into 4096 buckets: a random function fills about 63% of them.
   EXPECT_GT(low_bits.size(), 2400u);
+  // Short strings are hashed from a few overlapping loads: every byte must count. All strings of
+  // up to 4 bytes over 8 letters, and of 5 to 7 bytes over 4, hash apart.
+  std::set<std::uint64_t> hashes;
+  std::size_t strings = 0;
+  const std::string letters = "abcdefgh";
+  for (std::size_t len = 1; len <= 7; ++len) {
+    const std::size_t base = len <= 4 ? 8 : 4;
+    std::size_t count = 1;
+    for (std::size_t i = 0; i < len; ++i) count *= base;
+    for (std::size_t code = 0; code < count; ++code) {
+      std::string s(len, 'a');
+      for (std::size_t i = 0, c = code; i < len; ++i, c /= base) s[i] = letters[c % base];
+      hashes.insert(term_hash(s));
+      ++strings;
+    }
+  }
+  EXPECT_EQ(hashes.size(), strings);
   EXPECT_NE(term_hash(""), 0u);
   EXPECT_NE(term_hash("abcdefgh"), term_hash("abcdefgi"));
 }
