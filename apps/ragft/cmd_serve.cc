@@ -36,6 +36,7 @@ struct ServeArgs {
   std::vector<std::string> models;  // --model NAME=DIR
   std::size_t model_copies = serve::TaskModelOptions{}.classifier_copies;
   std::string reports;
+  std::size_t highlight_cache_mb = 64;
 };
 
 bool is_loopback(const std::string& host) {
@@ -92,6 +93,9 @@ int run_serve(const Globals& g, ServeArgs a) {
     // An empty workspace to fill through POST /v1/documents.
     auto made = Workspace::open(data, *ws_options);
     if (!made.ok()) return report(made.error());
+  }
+  if (a.highlight_cache_mb > 0) {
+    ws_options->chunk_terms_cache = std::make_shared<ChunkTermsCache>(a.highlight_cache_mb << 20);
   }
   auto pool = serve::WorkspacePool::open(data, *ws_options);
   if (pool.ok()) {
@@ -240,6 +244,10 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
                   "Searches that run at once, the others waiting in arrival order (0: twice the hardware threads)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--highlight-cache-mb", a->highlight_cache_mb,
+                  "Memory for the analysed words of recent hits, so highlighting them again is cheap (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--keep-alive-requests", a->options.keep_alive_max_requests,
                   "Requests a keep-alive connection may make before the server closes it")
       ->capture_default_str()

@@ -46,6 +46,15 @@ class QueryTermSet {
   explicit QueryTermSet(const AnalyzedQuery& q) {
     for (const auto& t : q.terms) terms_.push_back(t.term);
   }
+  const std::vector<std::string>& terms() const { return terms_; }
+  // chunk_term_hash() of each term, computed on first use.
+  const std::vector<std::uint64_t>& hashes() const {
+    if (hashes_.size() != terms_.size()) {
+      hashes_.clear();
+      for (const std::string& t : terms_) hashes_.push_back(chunk_term_hash(t));
+    }
+    return hashes_;
+  }
   bool contains(std::string_view term) const {
     for (const std::string& t : terms_) {
       if (t.size() == term.size() && std::memcmp(t.data(), term.data(), term.size()) == 0) return true;
@@ -55,28 +64,71 @@ class QueryTermSet {
 
  private:
   std::vector<std::string> terms_;
+  mutable std::vector<std::uint64_t> hashes_;
 };
 
-// Marks query-term matches in `text` and picks the densest window of about `width` chars.
-void highlight(Analyzer& analyzer, const QueryTermSet& query_terms, const std::string& text,
-               std::int64_t chunk_char_start, std::size_t width, SearchHit& hit) {
-  std::vector<Span> matches;
+// A word of a hit that matches a query term: bytes and code points in the chunk text.
+struct Match {
+  std::uint32_t byte_start, byte_end, char_start, char_end;
+};
+
+// The matches in `text`, analysing it now.
+void find_matches(Analyzer& analyzer, const QueryTermSet& query_terms, const std::string& text,
+                  std::vector<Match>& out) {
   analyzer.for_each_token(text, [&](std::string_view term, std::uint32_t start, std::uint32_t end) {
-    if (query_terms.contains(term)) matches.push_back({start, end});
+    if (query_terms.contains(term)) out.push_back({start, end, 0, 0});
   });
   CharOffsetCursor cursor(text);
-  for (const Span& m : matches) {
-    std::int64_t s = static_cast<std::int64_t>(cursor.to_char(m.start));
-    std::int64_t e = static_cast<std::int64_t>(cursor.to_char(m.end));
-    hit.highlights.push_back({chunk_char_start + s, chunk_char_start + e});
+  for (Match& m : out) {
+    m.char_start = static_cast<std::uint32_t>(cursor.to_char(m.byte_start));
+    m.char_end = static_cast<std::uint32_t>(cursor.to_char(m.byte_end));
+  }
+}
+
+// The matches in a chunk text analysed before: the query's terms against the chunk's distinct
+// terms, then its words.
+void find_matches(const ChunkTerms& chunk, const QueryTermSet& query_terms, std::vector<Match>& out) {
+  std::vector<char> matched(chunk.terms.size());
+  bool any = false;
+  const std::vector<std::uint64_t>& hashes = query_terms.hashes();
+  for (std::size_t i = 0; i < hashes.size(); ++i) {
+    const std::int64_t t = chunk.find_term(query_terms.terms()[i], hashes[i]);
+    if (t >= 0) matched[static_cast<std::size_t>(t)] = 1;
+    any = any || t >= 0;
+  }
+  if (!any) return;
+  for (const ChunkTerms::Word& w : chunk.words) {
+    if (matched[w.term]) out.push_back({w.byte_start, w.byte_end, w.char_start, w.char_end});
+  }
+}
+
+// Marks query-term matches in the hit's text and picks the densest window of about `width`
+// chars as its snippet.
+void highlight(Workspace& ws, const QueryTermSet& query_terms, std::size_t width, SearchHit& hit) {
+  const std::string& text = hit.text;
+  std::vector<Match> matches;
+  if (ChunkTermsCache* cache = ws.chunk_terms_cache()) {
+    std::shared_ptr<const ChunkTerms> chunk = cache->find(hit.chunk_id, text);
+    if (!chunk) {
+      auto analysed = std::make_shared<const ChunkTerms>(ChunkTerms::analyse(ws.analyzer(), text));
+      cache->insert(hit.chunk_id, analysed);
+      chunk = std::move(analysed);
+    }
+    find_matches(*chunk, query_terms, matches);
+  } else {
+    find_matches(ws.analyzer(), query_terms, text, matches);
+  }
+  hit.highlights.reserve(matches.size());
+  for (const Match& m : matches) {
+    hit.highlights.push_back({hit.char_start + m.char_start, hit.char_start + m.char_end});
   }
   // Window (in bytes) with the most matches, starting at a match.
   std::size_t best_start = 0, best_count = 0;
   for (std::size_t i = 0, j = 0; i < matches.size(); ++i) {
-    while (j < matches.size() && matches[j].end <= matches[i].start + width) ++j;
+    while (j < matches.size() && matches[j].byte_end <= matches[i].byte_start + width) ++j;
     if (j - i > best_count) {
       best_count = j - i;
-      best_start = matches[i].start;
+      best_start = matches[i].byte_start;
     }
   }
   std::size_t start = best_start > width / 4 ? best_start - width / 4 : 0;
@@ -87,13 +139,13 @@ void highlight(Analyzer& analyzer, const QueryTermSet& query_terms, const std::s
   std::string out;
   if (start > 0) out += "…";
   std::size_t pos = start;
-  for (const Span& m : matches) {
-    if (m.start < start || m.end > end) continue;
-    out.append(text, pos, m.start - pos);
+  for (const Match& m : matches) {
+    if (m.byte_start < start || m.byte_end > end) continue;
+    out.append(text, pos, m.byte_start - pos);
     out += "**";
-    out.append(text, m.start, m.end - m.start);
+    out.append(text, m.byte_start, m.byte_end - m.byte_start);
     out += "**";
-    pos = m.end;
+    pos = m.byte_end;
   }
   out.append(text, pos, end - pos);
   if (end < text.size()) out += "…";
@@ -169,7 +221,7 @@ Result<std::vector<SearchHit>> search(Workspace& ws, const SearchRequest& reques
     hit.char_end = row.chunk.char_end;
     hit.page = row.chunk.page;
     hit.text = std::move(row.chunk.text);
-    highlight(ws.analyzer(), query_terms, hit.text, hit.char_start, request.snippet_chars, hit);
+    highlight(ws, query_terms, request.snippet_chars, hit);
     hits.push_back(std::move(hit));
   }
   return hits;

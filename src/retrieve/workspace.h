@@ -21,6 +21,7 @@
 
 #include "core/result.h"
 #include "index/lexical/bm25_index.h"
+#include "retrieve/chunk_terms_cache.h"
 #include "retrieve/dense.h"
 #include "store/store.h"
 #include "text/analyzer.h"
@@ -36,6 +37,9 @@ struct WorkspaceOptions {
   std::optional<DenseOptions> dense;
   // Called with (changes applied, changes total) during catch-up; may be empty.
   std::function<void(std::size_t, std::size_t)> on_catch_up_progress;
+  // Set: search() keeps its hits' analysed words here for highlighting (chunk_terms_cache.h).
+  // Share one cache only between workspaces of the same directory.
+  std::shared_ptr<ChunkTermsCache> chunk_terms_cache;
 };
 
 struct CatchUpSummary {
@@ -82,6 +86,7 @@ class Workspace {
   // Forgets the loaded dense index; the next load_dense() loads it (as caught up on disk) again.
   void drop_dense() { dense_.reset(); }
   Analyzer& analyzer() { return *analyzer_; }
+  ChunkTermsCache* chunk_terms_cache() const { return options_.chunk_terms_cache.get(); }
   // True when the workspace keeps a dense index (configured now or recorded in dense.json).
   bool has_dense() const { return dense_options_.has_value(); }
   // The dense index, loaded (under the index lock) and caught up with the store if it was not

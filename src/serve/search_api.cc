@@ -1,5 +1,6 @@
 #include "serve/search_api.h"
 
+#include <charconv>
 #include <cstdint>
 #include <iterator>
 
@@ -146,8 +147,15 @@ void append_search_hit(std::string& out, const SearchHit& h) {
   append_json_string(out, h.ext_id);
   out += ",\"highlights\":[";
   for (std::size_t i = 0; i < h.highlights.size(); ++i) {
-    if (i > 0) out += ',';
-    fmt::format_to(o, "[{},{}]", h.highlights[i].char_start, h.highlights[i].char_end);
+    char buf[48];  // "[a,b]," for two int64: fmt::format_to per pair was a tenth of the body's time
+    char* p = buf;
+    if (i > 0) *p++ = ',';
+    *p++ = '[';
+    p = std::to_chars(p, buf + sizeof buf, h.highlights[i].char_start).ptr;
+    *p++ = ',';
+    p = std::to_chars(p, buf + sizeof buf, h.highlights[i].char_end).ptr;
+    *p++ = ']';
+    out.append(buf, p);
   }
   fmt::format_to(o, "],\"page\":{},\"rank\":{},\"score\":", h.page, h.rank);
   append_json_double(out, h.score);
