@@ -1,43 +1,50 @@
 #include "serve/search_slots.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 
 namespace ragft::serve {
 
-SearchSlots::SearchSlots(std::size_t slots) : slots_(slots), free_(slots) { RAGFT_CHECK(slots >= 1); }
+SearchSlots::SearchSlots(std::size_t slots)
+    : slots_(slots), gates_(std::make_unique<std::atomic<std::uint32_t>[]>(kMaxWaiters)) {
+  RAGFT_CHECK(slots >= 1);
+  for (std::size_t i = 0; i < kMaxWaiters; ++i) gates_[i].store(0, std::memory_order_relaxed);
+}
 
 void SearchSlots::acquire() {
-  std::unique_lock lock(mu_);
-  if (free_ > 0 && waiters_.empty()) {
-    --free_;
-    return;
+  const std::uint64_t t = next_.fetch_add(1);
+  if (t < released_.load() + slots_) return;
+  std::atomic<std::uint32_t>& gate = gates_[t % kMaxWaiters];
+  const auto want = static_cast<std::uint32_t>(t + 1);
+  while (true) {
+    const std::uint32_t seen = gate.load();
+    // Reached (modulo 2^32): the gate only moves forward, kMaxWaiters tickets at a time.
+    if (static_cast<std::int32_t>(seen - want) >= 0) return;
+    gate.wait(seen);
   }
-  Waiter w;
-  waiters_.push_back(&w);
-  w.cv.wait(lock, [&w] { return w.granted; });
 }
 
 void SearchSlots::release() {
-  std::lock_guard lock(mu_);
-  if (waiters_.empty()) {
-    ++free_;
-    return;
-  }
-  // Hand the slot straight to the longest waiting request (free_ stays as it is).
-  Waiter* w = waiters_.front();
-  waiters_.pop_front();
-  w->granted = true;
-  w->cv.notify_one();
+  // The r-th release admits ticket r + slots - 1 (the first `slots` tickets need none).
+  const std::uint64_t r = released_.fetch_add(1) + 1;
+  const std::uint64_t admitted = r + slots_ - 1;
+  std::atomic<std::uint32_t>& gate = gates_[admitted % kMaxWaiters];
+  gate.store(static_cast<std::uint32_t>(admitted + 1));
+  gate.notify_all();
 }
 
 std::size_t SearchSlots::held() const {
-  std::lock_guard lock(mu_);
-  return slots_ - free_;
+  const std::uint64_t released = released_.load();
+  const std::uint64_t issued = next_.load();
+  return static_cast<std::size_t>(std::min<std::uint64_t>(issued > released ? issued - released : 0, slots_));
 }
 
 std::size_t SearchSlots::waiting() const {
-  std::lock_guard lock(mu_);
-  return waiters_.size();
+  const std::uint64_t released = released_.load();
+  const std::uint64_t issued = next_.load();
+  const std::uint64_t outstanding = issued > released ? issued - released : 0;
+  return static_cast<std::size_t>(outstanding > slots_ ? outstanding - slots_ : 0);
 }
 
 }  // namespace ragft::serve

@@ -6,13 +6,19 @@
 // wait for one in arrival order (first come, first served: a slot freed goes to the longest
 // waiting request, never to a newcomer), so the CPU runs a few searches to completion at a time.
 //
-// Thread-safe.
+// Tickets, not a lock: a request takes the next ticket, and ticket t may run once t < (slots
+// released so far) + slots; otherwise its thread sleeps on the ticket's own gate (a futex word),
+// which the release that admits t opens. A handoff is one atomic increment and one wake, with no
+// lock that all the waiting threads contend for.
+//
+// Thread-safe. At most kMaxWaiters threads may wait at once (ServeOptions::threads is at most
+// 1024).
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstddef>
-#include <deque>
-#include <mutex>
+#include <cstdint>
+#include <memory>
 
 namespace ragft::serve {
 
@@ -44,14 +50,13 @@ class SearchSlots {
   void acquire();
   void release();
 
-  struct Waiter {
-    std::condition_variable cv;
-    bool granted = false;
-  };
+  static constexpr std::size_t kMaxWaiters = 4096;
   const std::size_t slots_;
-  mutable std::mutex mu_;
-  std::size_t free_;
-  std::deque<Waiter*> waiters_;  // arrival order; each lives on its waiting thread's stack
+  std::atomic<std::uint64_t> next_{0};      // tickets handed out
+  std::atomic<std::uint64_t> released_{0};  // slots given back
+  // gates_[t % kMaxWaiters] holds (the low 32 bits of) one past the latest ticket admitted there:
+  // ticket t runs once its gate has reached t + 1.
+  std::unique_ptr<std::atomic<std::uint32_t>[]> gates_;
 };
 
 }  // namespace ragft::serve
