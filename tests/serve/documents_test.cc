@@ -25,12 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_docs_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 ParsedWrites upserts(const json& body, std::size_t max_documents = 100) {
   ServeLimits limits;
   limits.max_documents = max_documents;
@@ -149,7 +143,7 @@ DocumentWrite delete_of(const std::string& id, const std::string& tenant = "defa
 class IngestorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = temp_dir();
+    dir_ = testing::temp_dir("ragft_docs_");
     auto ws = Workspace::open(dir_ / "ws");
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
     ASSERT_TRUE(testing::put_docs(ws->store(), {{"seed", "default", "Seed", "granite basalt seed", {}, "{}"}}).ok());
