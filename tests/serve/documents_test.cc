@@ -279,6 +279,22 @@ TEST_F(IngestorTest, ABadRequestInAGroupFailsAloneAndWritesNothing) {
   EXPECT_EQ(found("quartz"), std::set<std::string>{"good"});
 }
 
+TEST_F(IngestorTest, ARequestMixingUpsertsAndDeletesIsRefusedWhole) {
+  start();
+  for (bool delete_first : {false, true}) {
+    std::vector<DocumentWrite> mixed;
+    if (delete_first) mixed.push_back(delete_of("seed"));
+    mixed.push_back(upsert_of("mixed", "obsidian mixed"));
+    if (!delete_first) mixed.push_back(delete_of("seed"));
+    Result<WriteResult> r = write(std::move(mixed));
+    ASSERT_FALSE(r.ok()) << "delete first: " << delete_first;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+  }
+  EXPECT_TRUE(found("obsidian").empty());
+  EXPECT_EQ(found("granite"), std::set<std::string>{"seed"});
+  EXPECT_EQ(ingestor_->groups(), 0u);  // refused before it was queued
+}
+
 TEST_F(IngestorTest, SearchesNeverFailWhileDocumentsChange) {
   start();
   std::atomic<bool> done{false};
