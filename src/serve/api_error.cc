@@ -72,6 +72,11 @@ ApiError bad_request(std::string param, std::string message, std::string code) {
   return ApiError{400, std::move(message), "invalid_request_error", std::move(param), std::move(code)};
 }
 
+ApiError wrong_type(std::string param, std::string_view expected, const nlohmann::json& got) {
+  std::string message = fmt::format("{} must be {}, not {}", param, expected, type_name(got));
+  return bad_request(std::move(param), std::move(message), "invalid_type");
+}
+
 ApiError api_error_from(const Error& e, ErrorSource source, std::string_view what) {
   const bool upstream = source == ErrorSource::kUpstream;
   ApiError out;

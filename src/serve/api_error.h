@@ -38,6 +38,11 @@ ApiError bad_request(std::string param, std::string message, std::string code = 
 // "an object", "an integer", "a number".
 const char* type_name(const nlohmann::json& v);
 
+// The 400 for a request field of the wrong JSON type: code invalid_type, param `param`, message
+// "<param> must be <expected>, not <type_name(got)>", e.g. "k must be an integer, not a string".
+// `expected` is a phrase such as "a string" or "an object of string values".
+ApiError wrong_type(std::string param, std::string_view expected, const nlohmann::json& got);
+
 // Parses a request body that must be a JSON object into `out`. Otherwise the 400 to answer:
 // invalid_json, or invalid_type naming what the body is.
 std::optional<ApiError> parse_json_object(std::string_view body, nlohmann::json& out);

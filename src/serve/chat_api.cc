@@ -14,11 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-
-ApiError wrong_type(const std::string& param, const json& v, std::string_view expected) {
-  return bad_request(param, fmt::format("{} must be {}, not {}", param, expected, type_name(v)), "invalid_type");
-}
-
 // A field present and not null, else nullptr.
 const json* field(const json& obj, const char* name) {
   auto it = obj.find(name);
@@ -30,7 +25,7 @@ const json* field(const json& obj, const char* name) {
 std::optional<ApiError> read_int(const json& v, const std::string& param, std::int64_t lo, std::int64_t hi,
                                  std::int64_t& out) {
   const JsonInt got = json_int64(v, out);
-  if (got == JsonInt::kNotInteger) return wrong_type(param, v, "an integer");
+  if (got == JsonInt::kNotInteger) return wrong_type(param, "an integer", v);
   if (got == JsonInt::kOutOfRange || out < lo || out > hi) {
     return bad_request(param, fmt::format("{}={} must be in [{}, {}]", param, v.dump(), lo, hi), "out_of_range");
   }
@@ -39,10 +34,10 @@ std::optional<ApiError> read_int(const json& v, const std::string& param, std::i
 
 std::optional<ApiError> read_message(const json& m, std::size_t i, ChatMessage& out, std::size_t& bytes) {
   const std::string at = fmt::format("messages[{}]", i);
-  if (!m.is_object()) return wrong_type(at, m, "an object");
+  if (!m.is_object()) return wrong_type(at, "an object", m);
   const json* role = field(m, "role");
   if (!role) return bad_request(at + ".role", fmt::format("{}.role is required", at), "missing_field");
-  if (!role->is_string()) return wrong_type(at + ".role", *role, "a string");
+  if (!role->is_string()) return wrong_type(at + ".role", "a string", *role);
   const std::string& r = role->get_ref<const std::string&>();
   if (r == "system" || r == "developer") {
     out.role = ChatRole::kSystem;
@@ -69,7 +64,7 @@ std::optional<ApiError> read_message(const json& m, std::size_t i, ChatMessage& 
     for (std::size_t j = 0; j < content->size(); ++j) {
       const json& part = (*content)[j];
       const std::string pat = fmt::format("{}.content[{}]", at, j);
-      if (!part.is_object()) return wrong_type(pat, part, "an object");
+      if (!part.is_object()) return wrong_type(pat, "an object", part);
       const json* type = field(part, "type");
       if (!type || !type->is_string()) return bad_request(pat + ".type", pat + ".type must be a string", "invalid_type");
       if (*type != "text") {
@@ -82,21 +77,21 @@ std::optional<ApiError> read_message(const json& m, std::size_t i, ChatMessage& 
       out.content += text->get_ref<const std::string&>();
     }
   } else {
-    return wrong_type(at + ".content", *content, "a string, an array of text parts or null");
+    return wrong_type(at + ".content", "a string, an array of text parts or null", *content);
   }
   bytes += out.content.size();
   return std::nullopt;
 }
 
 std::optional<ApiError> read_rag(const json& v, const ServeLimits& limits, std::optional<RagRequest>& out) {
-  if (!v.is_object()) return wrong_type("ragft", v, "an object");
+  if (!v.is_object()) return wrong_type("ragft", "an object", v);
   bool rag = false;
   RagRequest r;
   bool narrowing = false;  // k, filter or mode given
   for (const auto& [key, value] : v.items()) {
     const std::string param = "ragft." + key;
     if (key == "rag") {
-      if (!value.is_boolean()) return wrong_type(param, value, "a boolean");
+      if (!value.is_boolean()) return wrong_type(param, "a boolean", value);
       rag = value.get<bool>();
     } else if (key == "k") {
       std::int64_t k = 0;
@@ -104,14 +99,14 @@ std::optional<ApiError> read_rag(const json& v, const ServeLimits& limits, std::
       r.k = static_cast<std::size_t>(k);
       narrowing = true;
     } else if (key == "filter") {
-      if (!value.is_object()) return wrong_type(param, value, "an object of string values");
+      if (!value.is_object()) return wrong_type(param, "an object of string values", value);
       for (const auto& [fk, fv] : value.items()) {
-        if (!fv.is_string()) return wrong_type(param + "." + fk, fv, "a string");
+        if (!fv.is_string()) return wrong_type(param + "." + fk, "a string", fv);
         r.filter.emplace_back(fk, fv.get<std::string>());
       }
       narrowing = true;
     } else if (key == "mode") {
-      if (!value.is_string()) return wrong_type(param, value, "a string");
+      if (!value.is_string()) return wrong_type(param, "a string", value);
       auto mode = parse_search_mode(value.get<std::string>());
       if (!mode.ok()) return bad_request(param, fmt::format("{}: {}", param, mode.error().message));
       r.mode = *mode;
@@ -135,7 +130,7 @@ std::optional<ApiError> read_rag(const json& v, const ServeLimits& limits, std::
 }
 
 std::optional<ApiError> read_response_format(const json& v, ChatRequest& chat) {
-  if (!v.is_object()) return wrong_type("response_format", v, "an object");
+  if (!v.is_object()) return wrong_type("response_format", "an object", v);
   const json* type = field(v, "type");
   if (!type || !type->is_string()) return bad_request("response_format.type", "response_format.type must be a string", "invalid_type");
   const std::string& t = type->get_ref<const std::string&>();
@@ -159,11 +154,11 @@ std::optional<ApiError> read_response_format(const json& v, ChatRequest& chat) {
   }
   chat.json_schema = schema->dump();
   if (const json* name = field(*js, "name")) {
-    if (!name->is_string()) return wrong_type("response_format.json_schema.name", *name, "a string");
+    if (!name->is_string()) return wrong_type("response_format.json_schema.name", "a string", *name);
     chat.json_schema_name = name->get<std::string>();
   }
   if (const json* strict = field(*js, "strict")) {
-    if (!strict->is_boolean()) return wrong_type("response_format.json_schema.strict", *strict, "a boolean");
+    if (!strict->is_boolean()) return wrong_type("response_format.json_schema.strict", "a boolean", *strict);
     chat.json_schema_strict = strict->get<bool>();
   }
   return std::nullopt;
@@ -195,12 +190,12 @@ ParsedChat parse_chat_request(std::string_view body, const ServeLimits& limits) 
   if (auto e = parse_json_object(body, j)) return fail(std::move(*e));
   ChatApiRequest r;
   if (const json* model = field(j, "model")) {
-    if (!model->is_string()) return fail(wrong_type("model", *model, "a string"));
+    if (!model->is_string()) return fail(wrong_type("model", "a string", *model));
     r.model = model->get<std::string>();
   }
   const json* messages = field(j, "messages");
   if (!messages) return fail(bad_request("messages", "messages is required", "missing_field"));
-  if (!messages->is_array()) return fail(wrong_type("messages", *messages, "an array"));
+  if (!messages->is_array()) return fail(wrong_type("messages", "an array", *messages));
   if (messages->empty()) return fail(bad_request("messages", "messages must hold at least one message"));
   if (messages->size() > limits.max_messages) {
     return fail(bad_request("messages", fmt::format("{} messages exceed the server's limit of {}", messages->size(),
@@ -228,11 +223,11 @@ ParsedChat parse_chat_request(std::string_view body, const ServeLimits& limits) 
   }
   if (!r.max_tokens_given) r.chat.max_tokens = limits.max_tokens;
   if (const json* v = field(j, "temperature")) {
-    if (!v->is_number()) return fail(wrong_type("temperature", *v, "a number"));
+    if (!v->is_number()) return fail(wrong_type("temperature", "a number", *v));
     r.chat.temperature = v->get<double>();
   }
   if (const json* v = field(j, "top_p")) {
-    if (!v->is_number()) return fail(wrong_type("top_p", *v, "a number"));
+    if (!v->is_number()) return fail(wrong_type("top_p", "a number", *v));
     r.chat.top_p = v->get<double>();
   }
   if (const json* v = field(j, "seed")) {
@@ -245,11 +240,11 @@ ParsedChat parse_chat_request(std::string_view body, const ServeLimits& limits) 
       r.chat.stop.push_back(v->get<std::string>());
     } else if (v->is_array()) {
       for (std::size_t i = 0; i < v->size(); ++i) {
-        if (!(*v)[i].is_string()) return fail(wrong_type(fmt::format("stop[{}]", i), (*v)[i], "a string"));
+        if (!(*v)[i].is_string()) return fail(wrong_type(fmt::format("stop[{}]", i), "a string", (*v)[i]));
         r.chat.stop.push_back((*v)[i].get<std::string>());
       }
     } else {
-      return fail(wrong_type("stop", *v, "a string or an array of strings"));
+      return fail(wrong_type("stop", "a string or an array of strings", *v));
     }
     if (r.chat.stop.size() > limits.max_stop) {
       return fail(bad_request("stop", fmt::format("at most {} stop sequences", limits.max_stop), "limit_exceeded"));
@@ -267,13 +262,13 @@ ParsedChat parse_chat_request(std::string_view body, const ServeLimits& limits) 
     }
   }
   if (const json* v = field(j, "stream")) {
-    if (!v->is_boolean()) return fail(wrong_type("stream", *v, "a boolean"));
+    if (!v->is_boolean()) return fail(wrong_type("stream", "a boolean", *v));
     r.stream = v->get<bool>();
   }
   if (const json* v = field(j, "stream_options")) {
-    if (!v->is_object()) return fail(wrong_type("stream_options", *v, "an object"));
+    if (!v->is_object()) return fail(wrong_type("stream_options", "an object", *v));
     if (const json* u = field(*v, "include_usage")) {
-      if (!u->is_boolean()) return fail(wrong_type("stream_options.include_usage", *u, "a boolean"));
+      if (!u->is_boolean()) return fail(wrong_type("stream_options.include_usage", "a boolean", *u));
       r.include_usage = u->get<bool>();
     }
   }

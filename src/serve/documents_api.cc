@@ -15,10 +15,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxIdBytes = 1024;
 
-ApiError wrong_type(const std::string& param, std::string_view expected, const json& value) {
-  return bad_request(param, fmt::format("{} must be {}, not {}", param, expected, type_name(value)), "invalid_type");
-}
-
 std::optional<ApiError> check_id(const std::string& param, const json& value) {
   if (!value.is_string()) return wrong_type(param, "a string", value);
   const auto& id = value.get_ref<const std::string&>();

@@ -57,13 +57,15 @@ std::size_t Ingestor::groups() const {
 
 Result<WriteResult> Ingestor::write(std::vector<DocumentWrite> writes) {
   if (writes.empty()) return WriteResult{};
+  std::size_t bytes = 0;  // the text of the upserts (a delete's is empty)
   for (const DocumentWrite& w : writes) {
     if (w.kind != writes.front().kind) {
       return make_error(ErrorCode::kInvalidArgument, "a write request holds either upserts or deletes, not both");
     }
+    bytes += w.upsert.doc.text.size();
   }
   auto request = std::make_unique<Request>();
-  for (const DocumentWrite& w : writes) request->bytes += w.upsert.doc.text.size();
+  request->bytes = bytes;
   request->writes = std::move(writes);
   std::future<Result<WriteResult>> done = request->done.get_future();
   {

@@ -14,10 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-ApiError wrong_type(const std::string& param, std::string_view expected) {
-  return bad_request(param, fmt::format("{} must be {}", param, expected), "invalid_type");
-}
-
 ParsedRetrieval parse(std::string_view body, const ServeLimits& limits, bool ask) {
   ParsedRetrieval out;
   auto fail = [&](ApiError e) {
@@ -32,33 +28,33 @@ ParsedRetrieval parse(std::string_view body, const ServeLimits& limits, bool ask
   bool has_text = false;
   for (const auto& [key, value] : j.items()) {
     if (key == text_field) {
-      if (!value.is_string()) return fail(wrong_type(key, "a string"));
+      if (!value.is_string()) return fail(wrong_type(key, "a string", value));
       r.query = value.get<std::string>();
       has_text = true;
     } else if (key == "k") {
       if (value.is_null()) continue;
       std::int64_t k = 0;
       const JsonInt got = json_int64(value, k);
-      if (got == JsonInt::kNotInteger) return fail(wrong_type("k", "an integer"));
+      if (got == JsonInt::kNotInteger) return fail(wrong_type("k", "an integer", value));
       if (got == JsonInt::kOutOfRange || k < 1 || k > static_cast<std::int64_t>(limits.max_k)) {
         return fail(bad_request("k", fmt::format("k={} must be in [1, {}]", value.dump(), limits.max_k), "out_of_range"));
       }
       r.k = static_cast<std::size_t>(k);
     } else if (key == "mode") {
       if (value.is_null()) continue;
-      if (!value.is_string()) return fail(wrong_type("mode", "a string"));
+      if (!value.is_string()) return fail(wrong_type("mode", "a string", value));
       auto mode = parse_search_mode(value.get<std::string>());
       if (!mode.ok()) return fail(bad_request("mode", fmt::format("mode: {}", mode.error().message)));
       r.mode = *mode;
     } else if (key == "filter") {
       if (value.is_null()) continue;
-      if (!value.is_object()) return fail(wrong_type("filter", "an object of string values"));
+      if (!value.is_object()) return fail(wrong_type("filter", "an object of string values", value));
       for (const auto& [fk, fv] : value.items()) {
-        if (!fv.is_string()) return fail(wrong_type("filter." + fk, "a string"));
+        if (!fv.is_string()) return fail(wrong_type("filter." + fk, "a string", fv));
         r.filter.emplace_back(fk, fv.get<std::string>());
       }
     } else if (ask && key == "llm") {
-      if (!value.is_boolean()) return fail(wrong_type("llm", "a boolean"));
+      if (!value.is_boolean()) return fail(wrong_type("llm", "a boolean", value));
       r.llm = value.get<bool>();
     } else if (key == "tenant" || key == "principal" || key == "as" || key == "groups") {
       return fail(bad_request(key,

@@ -10,10 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-ApiError wrong_type(const std::string& param, std::string_view expected, const json& got) {
-  return bad_request(param, fmt::format("{} must be {}, not {}", param, expected, type_name(got)), "invalid_type");
-}
-
 ParsedTask parse(std::string_view body, const ServeLimits& limits, bool classify) {
   ParsedTask out;
   auto fail = [&](ApiError e) {

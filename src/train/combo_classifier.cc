@@ -5,15 +5,13 @@
 #include <cmath>
 #include <set>
 
+#include "train/progress.h"
+
 namespace ragft {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Every vector of `m` non-negative integers summing to `total`, in lexicographic order from
 // (total, 0, ..., 0): the weight grid in units of `step`.

@@ -17,6 +17,7 @@
 #include "train/fasttext_io.h"
 #include "text/analyzer.h"
 #include "train/data_checks.h"
+#include "train/progress.h"
 
 namespace ragft {
 
@@ -34,10 +35,6 @@ std::string join_epochs(const std::vector<int>& e) {
     s += std::to_string(x);
   }
   return s;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

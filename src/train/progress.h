@@ -1,7 +1,9 @@
 // Progress of a long training run, reported per optimisation step by the neural contenders so
-// that the CLI can draw a bar with loss and ETA (or print one line per epoch off a terminal).
+// that the CLI can draw a bar with loss and ETA (or print one line per epoch off a terminal), and
+// the clock every trainer times itself with. Torch-free.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -30,5 +32,11 @@ struct TrainProgress {
 };
 
 using ProgressFn = std::function<void(const TrainProgress&)>;
+
+// Seconds elapsed on the steady clock since `t0`, fractional: what trainers report as
+// TrainProgress::seconds and record as train_seconds.
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 }  // namespace ragft

@@ -11,8 +11,9 @@
 #include <thread>
 #include <unistd.h>
 
+#include "apps/crash_test_util.h"
 #include "apps/test_util.h"
-#include "retrieve/workspace.h"
+#include "store/store.h"
 
 namespace ragft {
 namespace {
@@ -151,16 +152,7 @@ TEST(CrashTest, KillNineDuringIndexLosesNothingAcknowledged) {
   EXPECT_FALSE(acked.empty());
 
   // After the next open the index matches the store exactly.
-  auto ws = Workspace::open(data);
-  ASSERT_TRUE(ws.ok()) << ws.error().to_string();
-  std::vector<ChunkId> store_ids;
-  ASSERT_TRUE(ws->store()
-                  .for_each_chunk([&](const ChunkRecord& c, const ChunkAccess&) {
-                    store_ids.push_back(c.id);
-                    return ok_status();
-                  })
-                  .ok());
-  EXPECT_EQ(ws->index().live_ids(), store_ids);
+  EXPECT_TRUE(testing::index_matches_store(data));
   std::filesystem::remove_all(root);
 }
 

@@ -16,9 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/crash_test_util.h"
 #include "apps/serve_process.h"
 #include "apps/test_util.h"
-#include "retrieve/workspace.h"
+#include "store/store.h"
 
 namespace ragft {
 namespace {
@@ -171,16 +172,7 @@ TEST(ServeCrashTest, KillNineDuringApiWritesLosesNothingAcknowledged) {
   }
   EXPECT_GT(searched, 0);
   EXPECT_EQ(serve.stop(), 0);
-  auto ws = Workspace::open(root / "ws");
-  ASSERT_TRUE(ws.ok()) << ws.error().to_string();
-  std::vector<ChunkId> store_ids;
-  ASSERT_TRUE(ws->store()
-                  .for_each_chunk([&](const ChunkRecord& c, const ChunkAccess&) {
-                    store_ids.push_back(c.id);
-                    return ok_status();
-                  })
-                  .ok());
-  EXPECT_EQ(ws->index().live_ids(), store_ids);
+  EXPECT_TRUE(testing::index_matches_store(root / "ws"));
   std::filesystem::remove_all(root);
 }
 

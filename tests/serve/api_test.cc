@@ -269,6 +269,9 @@ TEST(SearchApiTest, KIsAnIntegerWithinTheLimit) {
       EXPECT_FALSE(p.request) << bad;
       EXPECT_EQ(p.error.code, "invalid_type") << bad;
     }
+    // Like the chat and task parsers, the message names the type the value has.
+    p = parse_k("\"3\"");
+    EXPECT_EQ(p.error.message, "k must be an integer, not a string");
     // 1e19 is the fuzzer's input (a float past int64); the others bracket the range.
     for (const char* bad : {"1e19", "-1e19", "1e300", "18446744073709551615", "9223372036854775807", "0", "-1", "21"}) {
       p = parse_k(bad);
@@ -276,6 +279,27 @@ TEST(SearchApiTest, KIsAnIntegerWithinTheLimit) {
       EXPECT_EQ(p.error.param, "k") << bad;
       EXPECT_EQ(p.error.code, "out_of_range") << bad << ": " << p.error.message;
     }
+  }
+}
+
+TEST(SearchApiTest, TypeErrorsNameTheValuesType) {
+  struct Case {
+    const char* body;
+    bool ask;
+    const char* message;
+  };
+  const Case cases[] = {
+      {R"({"query":5})", false, "query must be a string, not an integer"},
+      {R"({"query":"x","mode":["bm25"]})", false, "mode must be a string, not an array"},
+      {R"({"query":"x","filter":"red"})", false, "filter must be an object of string values, not a string"},
+      {R"({"query":"x","filter":{"color":1.5}})", false, "filter.color must be a string, not a number"},
+      {R"({"question":"x","llm":"yes"})", true, "llm must be a boolean, not a string"},
+  };
+  for (const auto& c : cases) {
+    ParsedRetrieval p = c.ask ? parse_ask_request(c.body, {}) : parse_search_request(c.body, {});
+    EXPECT_FALSE(p.request) << c.body;
+    EXPECT_EQ(p.error.code, "invalid_type") << c.body;
+    EXPECT_EQ(p.error.message, c.message) << c.body;
   }
 }
 
@@ -361,6 +385,16 @@ TEST(ApiErrorTest, JsonInt64) {
   EXPECT_EQ(json_int64(json(std::nan("")), v), JsonInt::kNotInteger);
   EXPECT_EQ(json_int64(json("3"), v), JsonInt::kNotInteger);
   EXPECT_EQ(json_int64(json(nullptr), v), JsonInt::kNotInteger);
+}
+
+TEST(ApiErrorTest, WrongTypeNamesTheFieldAndBothTypes) {
+  ApiError e = wrong_type("filter.lang", "a string", json(1.5));
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.type, "invalid_request_error");
+  EXPECT_EQ(e.param, "filter.lang");
+  EXPECT_EQ(e.code, "invalid_type");
+  EXPECT_EQ(e.message, "filter.lang must be a string, not a number");
+  EXPECT_EQ(wrong_type("ragft", "an object", json(nullptr)).message, "ragft must be an object, not null");
 }
 
 TEST(ApiErrorTest, CodesMapToStatuses) {

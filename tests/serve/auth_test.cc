@@ -29,12 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_auth_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 std::string read_bytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -85,7 +79,7 @@ struct Doc {
 
 class AuthTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = temp_dir(); }
+  void SetUp() override { dir_ = testing::temp_dir("ragft_auth_"); }
   void TearDown() override {
     server_.reset();
     std::filesystem::remove_all(dir_);

@@ -20,19 +20,13 @@ namespace {
 
 using nlohmann::json;
 
-std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_docs_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 // Text with characters past U+FFFF (two UTF-16 units, four UTF-8 bytes) and two-byte ones.
 const std::string kMixed = "Gr\xC3\xBC\xC3\x9F" "e \xF0\x9F\x8C\x8B and \xF0\x9D\x94\x98nicode: lava flows.";
 
 class DocumentsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = temp_dir();
+    dir_ = testing::temp_dir("ragft_docs_");
     auto ws = Workspace::open(ws_dir());
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
     std::vector<testing::TestDoc> docs = {

@@ -25,12 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_docs_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 ParsedWrites upserts(const json& body, std::size_t max_documents = 100) {
   ServeLimits limits;
   limits.max_documents = max_documents;
@@ -149,7 +143,7 @@ DocumentWrite delete_of(const std::string& id, const std::string& tenant = "defa
 class IngestorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = temp_dir();
+    dir_ = testing::temp_dir("ragft_docs_");
     auto ws = Workspace::open(dir_ / "ws");
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
     ASSERT_TRUE(testing::put_docs(ws->store(), {{"seed", "default", "Seed", "granite basalt seed", {}, "{}"}}).ok());
@@ -283,6 +277,22 @@ TEST_F(IngestorTest, ABadRequestInAGroupFailsAloneAndWritesNothing) {
   EXPECT_EQ(bad_result.error().code, ErrorCode::kInvalidArgument) << bad_result.error().to_string();
   ASSERT_TRUE(good_result.ok()) << good_result.error().to_string();
   EXPECT_EQ(found("quartz"), std::set<std::string>{"good"});
+}
+
+TEST_F(IngestorTest, ARequestMixingUpsertsAndDeletesIsRefusedWhole) {
+  start();
+  for (bool delete_first : {false, true}) {
+    std::vector<DocumentWrite> mixed;
+    if (delete_first) mixed.push_back(delete_of("seed"));
+    mixed.push_back(upsert_of("mixed", "obsidian mixed"));
+    if (!delete_first) mixed.push_back(delete_of("seed"));
+    Result<WriteResult> r = write(std::move(mixed));
+    ASSERT_FALSE(r.ok()) << "delete first: " << delete_first;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().to_string();
+  }
+  EXPECT_TRUE(found("obsidian").empty());
+  EXPECT_EQ(found("granite"), std::set<std::string>{"seed"});
+  EXPECT_EQ(ingestor_->groups(), 0u);  // refused before it was queued
 }
 
 TEST_F(IngestorTest, SearchesNeverFailWhileDocumentsChange) {

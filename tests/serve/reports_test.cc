@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "retrieve/workspace.h"
 #include "serve/api_keys.h"
+#include "serve/serve_test_util.h"
 #include "serve/server.h"
 
 namespace ragft::serve {
@@ -21,12 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-fs::path temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "ragft_reports_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
 
 void write(const fs::path& p, const std::string& data) {
   fs::create_directories(p.parent_path());
@@ -47,7 +42,7 @@ json report_json(const std::string& name, const std::string& decision) {
 class ReportsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = temp_dir();
+    root_ = testing::temp_dir("ragft_reports_");
     shelf_ = root_ / "shelf";
     write(shelf_ / "report.json", report_json("Own", "rag").dump());
     write(shelf_ / "report.html", "<html>own</html>");

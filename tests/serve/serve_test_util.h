@@ -1,15 +1,30 @@
-// Workspaces of one-chunk documents for the server tests.
+// Shared helpers of the server tests: fresh temporary directories, and workspaces of one-chunk
+// documents.
 #pragma once
 
+#include <stdlib.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/check.h"
 #include "core/result.h"
 #include "core/utf8.h"
 #include "store/store.h"
 
 namespace ragft::serve::testing {
+
+// A new, empty directory under the system temp dir, named `<prefix>XXXXXX` (mkdtemp: unique even
+// across concurrent test processes). The caller removes it. Fails the process (CHECK) if it cannot
+// be made: a test cannot run without it.
+inline std::filesystem::path temp_dir(std::string_view prefix = "ragft_serve_") {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
 
 struct TestDoc {
   std::string id, tenant, title, text;

@@ -35,12 +35,6 @@ namespace {
 
 using nlohmann::json;
 
-std::filesystem::path temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ragft_serve_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 std::vector<std::string> words_of(const std::string& s) {
   std::istringstream in(s);
   std::vector<std::string> out;
@@ -126,7 +120,7 @@ using Doc = testing::TestDoc;
 
 class ServerTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = temp_dir(); }
+  void SetUp() override { dir_ = testing::temp_dir(); }
   void TearDown() override {
     server_.reset();
     std::filesystem::remove_all(dir_);

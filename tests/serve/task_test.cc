@@ -17,6 +17,7 @@
 #include "core/check.h"
 #include "core/utf8.h"
 #include "serve/openapi.h"
+#include "serve/serve_test_util.h"
 #include "serve/server.h"
 #include "serve/task_api.h"
 #include "serve/task_models.h"
@@ -31,12 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-fs::path temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "ragft_serve_task_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
 
 // The first `n` sentences of the shipped WNUT'17 training data.
 std::vector<TaggedSentence> wnut_slice(std::size_t n) {
@@ -69,8 +64,8 @@ struct Trained {
 };
 
 void train_into(Trained& t) {
-  t.root = temp_dir();
-  const std::vector<Example> data = testing::tiny_topics();
+  t.root = testing::temp_dir("ragft_serve_task_");
+  const std::vector<Example> data = ragft::testing::tiny_topics();
   LinearOptions lo;
   lo.dim = 16;
   lo.epochs = {25};
@@ -224,7 +219,7 @@ TEST_F(TaskServerTest, ClassifyEqualsTheLibrarysPredictionsSingleAndBatched) {
   std::size_t right = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     EXPECT_EQ(batch["data"][i], expected_classification(**direct, texts[i], i)) << texts[i];
-    if (i < 30 && batch["data"][i]["label"] == testing::tiny_topics()[i].labels[0]) ++right;
+    if (i < 30 && batch["data"][i]["label"] == ragft::testing::tiny_topics()[i].labels[0]) ++right;
   }
   EXPECT_GE(right, 27u) << "the model learnt its training data";
 
@@ -460,7 +455,7 @@ TEST_F(TaskServerTest, WithoutModelsBothRoutesSayHowToServeOne) {
 }
 
 TEST(TaskModelsTest, LoadErrorsNameTheModelAndItsDirectory) {
-  const fs::path root = temp_dir();
+  const fs::path root = testing::temp_dir("ragft_serve_task_");
   auto missing = TaskModels::load({{"gone", root / "nothing"}});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);

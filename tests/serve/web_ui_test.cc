@@ -21,6 +21,7 @@
 #include "decide/report_html.h"
 #include "retrieve/workspace.h"
 #include "serve/api_keys.h"
+#include "serve/serve_test_util.h"
 #include "serve/server.h"
 
 namespace ragft::serve {
@@ -28,12 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-fs::path temp_dir() {
-  std::string tmpl = (fs::temp_directory_path() / "ragft_web_XXXXXX").string();
-  RAGFT_CHECK(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
 
 void write(const fs::path& p, const std::string& data) {
   fs::create_directories(p.parent_path());
@@ -113,8 +108,8 @@ class WebUiTest : public ::testing::Test {
                               "Z\xC3\xBCrich lies far away.";
 
   void SetUp() override {
-    browser_ = testing::find_chromium();
-    dir_ = temp_dir();
+    browser_ = ragft::testing::find_chromium();
+    dir_ = testing::temp_dir("ragft_web_");
     auto ws = Workspace::open(dir_ / "ws");
     ASSERT_TRUE(ws.ok()) << ws.error().to_string();
     NewDocument d;
@@ -200,9 +195,9 @@ class WebUiTest : public ::testing::Test {
 
   // The DOM of /ui#`fragment` once the page's boot code has run.
   std::string dom(const std::string& fragment, const std::string& name) {
-    testing::Chromium chromium(browser_, dir_);
+    ragft::testing::Chromium chromium(browser_, dir_);
     const std::string url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/ui#" + fragment;
-    testing::Command r = chromium.run(url, "--dump-dom --virtual-time-budget=30000");
+    ragft::testing::Command r = chromium.run(url, "--dump-dom --virtual-time-budget=30000");
     EXPECT_EQ(r.exit_code, 0) << chromium.log();
     EXPECT_NE(r.out.find("data-state=\"ready\""), std::string::npos)
         << "the page never finished booting: " << r.out.substr(0, 3000) << "\n" << chromium.log();
@@ -232,7 +227,7 @@ TEST_F(WebUiTest, ServedWithoutAKeyAsHtml) {
 }
 
 TEST_F(WebUiTest, ClickingACitationMarksExactlyTheCitedSpan) {
-  if (browser_.empty()) GTEST_SKIP() << testing::kNoChromium;
+  if (browser_.empty()) GTEST_SKIP() << ragft::testing::kNoChromium;
   const std::string question = "Which vent spews lava at night?";
   const json answer = post("/v1/ask", {{"question", question}}, alice_);
   ASSERT_EQ(answer["http_status"], 200) << answer;
@@ -263,7 +258,7 @@ TEST_F(WebUiTest, ClickingACitationMarksExactlyTheCitedSpan) {
 }
 
 TEST_F(WebUiTest, ClickingASearchHitMarksItsChunkAndTheMatches) {
-  if (browser_.empty()) GTEST_SKIP() << testing::kNoChromium;
+  if (browser_.empty()) GTEST_SKIP() << ragft::testing::kNoChromium;
   const json hits = post("/v1/search", {{"query", "spews"}}, alice_);
   ASSERT_EQ(hits["http_status"], 200) << hits;
   ASSERT_EQ(hits["hits"].size(), 1u) << "alice reads one of the two documents that match: " << hits;
@@ -279,7 +274,7 @@ TEST_F(WebUiTest, ClickingASearchHitMarksItsChunkAndTheMatches) {
 }
 
 TEST_F(WebUiTest, AReportIsListedAndOpened) {
-  if (browser_.empty()) GTEST_SKIP() << testing::kNoChromium;
+  if (browser_.empty()) GTEST_SKIP() << ragft::testing::kNoChromium;
   const std::string title = report_["project"]["name"];
   const std::string d = dom("key=" + admin_ + "&report=scifact", "report");
   const std::string list = inner_of(d, "ul", "report-list");
@@ -294,7 +289,7 @@ TEST_F(WebUiTest, AReportIsListedAndOpened) {
 }
 
 TEST_F(WebUiTest, ApiErrorsAreShownWithTheServersMessage) {
-  if (browser_.empty()) GTEST_SKIP() << testing::kNoChromium;
+  if (browser_.empty()) GTEST_SKIP() << ragft::testing::kNoChromium;
   // Reports need an admin key: alice's is refused with 403.
   const json refused = get("/v1/reports", alice_);
   ASSERT_EQ(refused["http_status"], 403);

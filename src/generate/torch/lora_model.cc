@@ -15,6 +15,7 @@
 #include "embed/torch_guard.h"
 #include "generate/torch/llama_weights.h"
 #include "train/neural/schedule.h"
+#include "train/progress.h"
 
 namespace ragft {
 
@@ -43,10 +44,6 @@ enum { kQ, kK, kV, kO, kGate, kUp, kDown };
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& w, double eps) {
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "embed/bert.h"
 #include "embed/torch_guard.h"
 #include "train/neural/schedule.h"
+#include "train/progress.h"
 
 namespace ragft {
 
@@ -25,10 +26,6 @@ constexpr const char* kWeightsFile = "model.safetensors";
 // of vocab.txt / tokenizer.json always are).
 constexpr const char* kCopiedFiles[] = {"config.json", "vocab.txt", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
                                         "special_tokens_map.json"};
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // BertForSequenceClassification's layout: "bert.*" and "classifier.{weight,bias}".
 class SeqClsImpl : public torch::nn::Module {

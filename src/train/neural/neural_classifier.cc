@@ -16,6 +16,7 @@
 #include "text/bpe.h"
 #include "train/data_checks.h"
 #include "train/neural/schedule.h"
+#include "train/progress.h"
 
 namespace ragft {
 
@@ -104,10 +105,6 @@ torch::Tensor pad_batch(const std::vector<const std::vector<std::int64_t>*>& row
     for (std::size_t j = 0; j < rows[i]->size(); ++j) acc[static_cast<std::int64_t>(i)][static_cast<std::int64_t>(j)] = (*rows[i])[j];
   }
   return ids;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
