@@ -4,7 +4,7 @@
 #
 #   bench/e2e/serve_load.sh [--connections 64] [--duration 30] [--wrk-threads 2] [--k 10]
 #                           [--threads N] [--search-concurrency N] [--server-cpus LIST --wrk-cpus LIST]
-#                           [--runs 1]
+#                           [--runs 1] [--server-arg ARG]...
 #                           [--dataset DIR]
 #
 #   --connections   wrk's open connections (default 64); each holds a server thread while open
@@ -16,6 +16,8 @@
 #   --server-cpus, --wrk-cpus   pin the server and wrk with taskset (e.g. 0 and 1); default: none,
 #                   both share every core
 #   --runs          runs in a row on the same server (default 1), one line each
+#   --server-arg    one more argument for `ragft serve` (repeat it for several), e.g.
+#                   --server-arg --highlight-cache-mb --server-arg 0
 #   --dataset       a BEIR directory (corpus.jsonl.gz, queries.jsonl, qrels/test.tsv); default
 #                   data/scifact
 #
@@ -29,6 +31,7 @@
 source "$(dirname "$0")/common.sh"
 
 connections=64 duration=30 wrk_threads=2 k=10 threads="" slots="" server_cpus="" wrk_cpus="" runs=1
+extra_serve_args=()
 ds=$root/data/scifact
 while (($#)); do
   case $1 in
@@ -41,6 +44,7 @@ while (($#)); do
     --server-cpus) server_cpus=$2 ;;
     --wrk-cpus) wrk_cpus=$2 ;;
     --runs) runs=$2 ;;
+    --server-arg) extra_serve_args+=("$2") ;;
     --dataset) ds=$2 ;;
     *) echo "serve_load.sh: unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -72,6 +76,7 @@ hz=$(getconf CLK_TCK)
 serve_args=(--data "$ws" --json serve --port 0)
 [[ -n $threads ]] && serve_args+=(--threads "$threads")
 [[ -n $slots ]] && serve_args+=(--search-concurrency "$slots")
+serve_args+=("${extra_serve_args[@]}")
 serve_out=$(mktemp) serve_err=$(mktemp)
 trap 'rm -f "$serve_out" "$serve_err"' EXIT
 # shellcheck disable=SC2046
@@ -104,7 +109,7 @@ e = r["socket_errors"]
 out = {"bench": "serve_load", "dataset": "$name", "route": "POST /v1/search", "k": $k, "run": $run,
        "connections": $connections, "duration_s": $duration, "wrk_threads": $wrk_threads,
        "server_threads": ${threads:-$server_threads}, "search_concurrency": ${slots:-$((2 * $(nproc --all)))},
-       "cpus": {"server": "${server_cpus:-all}", "wrk": "${wrk_cpus:-all}"},
+       "cpus": {"server": "${server_cpus:-all}", "wrk": "${wrk_cpus:-all}"}, "server_args": "${extra_serve_args[*]}",
        "rps": round(r["rps"], 1), "p50_ms": r["latency_ms"]["p50"], "p90_ms": r["latency_ms"]["p90"],
        "p99_ms": r["latency_ms"]["p99"], "max_ms": r["latency_ms"]["max"], "mean_ms": r["latency_ms"]["mean"],
        "requests": r["requests"], "socket_errors": e["connect"] + e["read"] + e["write"], "timeouts": e["timeout"],
