@@ -41,7 +41,8 @@ void print_profile(const nlohmann::json& p) {
   const nlohmann::json& l = p["labeled"];
   if (l.is_object()) {
     fmt::print("labelled: {} training examples, {} eval examples\n", num(l, "examples"), num(l, "eval_examples"));
-    for (const auto& [label, n] : l.value("label_counts", nlohmann::json::object()).items()) {
+    const nlohmann::json counts = l.value("label_counts", nlohmann::json::object());  // items() of a temporary dangles
+    for (const auto& [label, n] : counts.items()) {
       fmt::print("  {:<20} {}\n", label, n.dump());
     }
     for (const char* k : {"exact_duplicates", "near_duplicates", "conflicting_labels", "leakage"}) {

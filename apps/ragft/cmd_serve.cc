@@ -248,6 +248,10 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
                   "Memory for the analysed words of recent hits, so highlighting them again is cheap (0: off)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--max-seconds", a->options.limits.max_seconds,
+                  "Seconds a request may spend in the chat model before it is stopped (504)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   cmd->add_option("--keep-alive-requests", a->options.keep_alive_max_requests,
                   "Requests a keep-alive connection may make before the server closes it")
       ->capture_default_str()

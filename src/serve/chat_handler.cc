@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "serve/chat_api.h"
+#include "serve/deadline_chat.h"
 #include "serve/handlers.h"
 
 namespace ragft::serve {
@@ -29,6 +30,7 @@ struct StreamState {
   std::deque<std::string> pieces;
   std::optional<Result<ChatResponse>> result;  // set when the model returned
   std::atomic<bool> cancelled{false};
+  std::atomic<bool> timed_out{false};  // the request's time limit stopped the model
   std::thread worker;
 
   ~StreamState() {
@@ -53,8 +55,9 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
   auto st = std::make_shared<StreamState>();
   std::shared_ptr<const ChatModel> model = ctx.components.chat;
   StreamState* raw = st.get();  // the worker never outlives the state (its destructor joins)
-  raw->worker = std::thread([raw, model, chat = request.chat] {
-    auto r = model->stream(chat, [raw](std::string_view delta) {
+  raw->worker = std::thread([raw, model, chat = request.chat, deadline = model_deadline(ctx)] {
+    const DeadlineChat limited(*model, deadline);
+    auto r = limited.stream(chat, [raw](std::string_view delta) {
       if (raw->cancelled) return false;
       std::lock_guard lock(raw->mu);
       raw->pieces.emplace_back(delta);
@@ -62,6 +65,7 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
       return true;
     });
     std::lock_guard lock(raw->mu);
+    raw->timed_out = limited.timed_out();
     raw->result.emplace(std::move(r));
     raw->cv.notify_all();
   });
@@ -69,16 +73,15 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
   {
     std::unique_lock lock(st->mu);
     st->cv.wait(lock, [&] { return !st->pieces.empty() || st->result.has_value(); });
-    if (st->pieces.empty() && !st->result->ok()) {
-      return Reply::error(api_error_from(st->result->error(), ErrorSource::kUpstream, "chat model"));
-    }
+    if (st->pieces.empty() && !st->result->ok()) return Reply::error(model_error(ctx, st->result->error(), st->timed_out));
   }
   Reply reply;
   reply.content_type = "text/event-stream";
   const std::string id = new_completion_id();
   const std::time_t created = std::time(nullptr);
   const bool include_usage = request.include_usage;
-  reply.stream = [st, id, created, include_usage, model_name](const std::function<bool(std::string_view)>& write) {
+  reply.stream = [st, id, created, include_usage, model_name, timeout = model_error(ctx, Error{}, true)](
+                     const std::function<bool(std::string_view)>& write) {
     if (!write(chunk_event(id, created, model_name, {{"role", "assistant"}, {"content", ""}}))) {
       st->cancelled = true;
       return;
@@ -97,7 +100,7 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
     const Result<ChatResponse>& r = *st->result;  // set: take() returned false
     if (!r.ok()) {
       log::warn("event=serve_stream_failed error=\"{}\"", r.error().to_string());
-      write(error_event(api_error_from(r.error(), ErrorSource::kUpstream, "chat model")));
+      write(error_event(st->timed_out ? timeout : api_error_from(r.error(), ErrorSource::kUpstream, "chat model")));
       return;
     }
     const std::string finish = r->finish_reason.empty() ? "stop" : r->finish_reason;
@@ -143,8 +146,9 @@ Reply answer_rag(const ServeContext& ctx, const RequestContext& req, const ChatA
   options.max_tokens = request.max_tokens_given ? request.chat.max_tokens
                                                 : std::min(options.max_tokens, ctx.options.limits.max_tokens);
   if (request.chat.temperature) options.temperature = *request.chat.temperature;
-  auto written = answer_with_llm(**lease, search_request, std::move(*hits), *c.chat, c.prompt, options);
-  if (!written.ok()) return Reply::error(api_error_from(written.error(), ErrorSource::kUpstream, "chat model"));
+  const DeadlineChat limited(*c.chat, model_deadline(ctx));
+  auto written = answer_with_llm(**lease, search_request, std::move(*hits), limited, c.prompt, options);
+  if (!written.ok()) return Reply::error(model_error(ctx, written.error(), limited.timed_out()));
   ChatResponse response;
   response.text = written->answer.text();
   response.finish_reason = "stop";
@@ -176,6 +180,22 @@ Reply answer_rag(const ServeContext& ctx, const RequestContext& req, const ChatA
 
 }  // namespace
 
+std::chrono::steady_clock::time_point model_deadline(const ServeContext& ctx) {
+  return std::chrono::steady_clock::now() + std::chrono::seconds(ctx.options.limits.max_seconds);
+}
+
+ApiError model_error(const ServeContext& ctx, const Error& e, bool timed_out) {
+  if (!timed_out) return api_error_from(e, ErrorSource::kUpstream, "chat model");
+  ApiError out;
+  out.status = 504;
+  out.type = "server_error";
+  out.code = "timeout";
+  out.message = fmt::format("the chat model did not finish within the server's limit of {} s per request "
+                            "(ragft serve --max-seconds)",
+                            ctx.options.limits.max_seconds);
+  return out;
+}
+
 Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req) {
   if (!ctx.components.chat) {
     return Reply::error(bad_request("model",
@@ -189,8 +209,9 @@ Reply handle_chat_completions(const ServeContext& ctx, const RequestContext& req
   const std::string model_name = request.model.empty() ? ctx.options.chat_model_id : request.model;
   if (request.rag) return answer_rag(ctx, req, request, model_name);
   if (request.stream) return stream_plain(ctx, std::move(request), model_name);
-  auto r = ctx.components.chat->complete(request.chat);
-  if (!r.ok()) return Reply::error(api_error_from(r.error(), ErrorSource::kUpstream, "chat model"));
+  const DeadlineChat limited(*ctx.components.chat, model_deadline(ctx));
+  auto r = limited.complete(request.chat);
+  if (!r.ok()) return Reply::error(model_error(ctx, r.error(), limited.timed_out()));
   return Reply::json(dump(completion_json(new_completion_id(), std::time(nullptr), model_name, *r)));
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <memory>
 
+#include "serve/api_error.h"
 #include "serve/metrics.h"
 #include "serve/route.h"
 #include "serve/search_slots.h"
@@ -42,5 +43,11 @@ Reply handle_document_get(const ServeContext& ctx, const RequestContext& req);  
 Reply handle_reports_list(const ServeContext& ctx, const RequestContext& req);  // reports.h; admin key when keys are on
 Reply handle_report_json(const ServeContext& ctx, const RequestContext& req);   // reports.h
 Reply handle_report_html(const ServeContext& ctx, const RequestContext& req);   // reports.h
+
+// A request's chat model calls (chat_handler.cc): the deadline options.limits.max_seconds from
+// now (deadline_chat.h), and the error of a failed call: 504 "timeout" when the deadline
+// stopped it, else the upstream error.
+std::chrono::steady_clock::time_point model_deadline(const ServeContext& ctx);
+ApiError model_error(const ServeContext& ctx, const Error& e, bool timed_out);
 
 }  // namespace ragft::serve

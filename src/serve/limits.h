@@ -19,6 +19,10 @@ struct ServeLimits {
   std::size_t max_embedding_inputs = 2048;  // strings per embeddings request (OpenAI's limit)
   std::size_t max_documents = 10000;        // documents (or ids) per document write request
   std::size_t max_task_inputs = 1024;       // strings per /v1/classify or /v1/extract request
+  // Seconds a request may spend in its chat model (plain and RAG answers, streamed or not):
+  // the model is stopped at the first check after that (deadline_chat.h) and the request gets
+  // 504 "timeout" (a streamed answer that already sent text ends with an error event).
+  int max_seconds = 300;
 };
 
 }  // namespace ragft::serve

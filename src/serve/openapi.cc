@@ -45,6 +45,13 @@ json with_errors(json ok) {
   return ok;
 }
 
+// ... and the 504 of a model call past the time limit (--max-seconds).
+json with_model_errors(json ok) {
+  ok = with_errors(std::move(ok));
+  ok["504"] = json_response("the chat model did not finish within the time limit (code timeout)", ref("Error"));
+  return ok;
+}
+
 }  // namespace
 
 json openapi_document(const ServeOptions& o) {
@@ -207,7 +214,7 @@ json openapi_document(const ServeOptions& o) {
       {"/v1/models", {{"get", operation("The chat model, the embedder and the task models", with_errors({{"200", json_response("a list", ref("Object"))}}))}}},
       {"/v1/chat/completions",
        {{"post", operation("OpenAI chat completions: whole, streamed (text/event-stream), or RAG with the ragft field",
-                           with_errors({{"200", json_response("chat.completion, or chat.completion.chunk events when streamed",
+                           with_model_errors({{"200", json_response("chat.completion, or chat.completion.chunk events when streamed",
                                                               ref("Object"))}}),
                            ref("ChatCompletionRequest"))}}},
       {"/v1/embeddings",
@@ -218,7 +225,7 @@ json openapi_document(const ServeOptions& o) {
                            with_errors({{"200", json_response("search.result", ref("Object"))}}), ref("SearchRequest"))}}},
       {"/v1/ask",
        {{"post", operation("An answer with cited source spans (as `ragft --json ask`)",
-                           with_errors({{"200", json_response("the answer", ref("Object"))}}), ref("AskRequest"))}}},
+                           with_model_errors({{"200", json_response("the answer", ref("Object"))}}), ref("AskRequest"))}}},
       {"/v1/classify",
        {{"post", operation("Labels and scores from a served classifier (as `ragft --json predict`)", task_errors,
                            ref("ClassifyRequest"))}}},

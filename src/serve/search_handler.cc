@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "generate/extractive.h"
+#include "serve/deadline_chat.h"
 #include "serve/handlers.h"
 #include "serve/search_api.h"
 
@@ -91,8 +92,9 @@ Reply handle_ask(const ServeContext& ctx, const RequestContext& req) {
     LlmAnswerOptions options = c.answer;
     options.chunks = request.k;
     options.max_tokens = std::min(options.max_tokens, ctx.options.limits.max_tokens);
-    auto written = answer_with_llm(**lease, request, std::move(*hits), *c.chat, c.prompt, options);
-    if (!written.ok()) return Reply::error(api_error_from(written.error(), ErrorSource::kUpstream, "chat model"));
+    const DeadlineChat limited(*c.chat, model_deadline(ctx));
+    auto written = answer_with_llm(**lease, request, std::move(*hits), limited, c.prompt, options);
+    if (!written.ok()) return Reply::error(model_error(ctx, written.error(), limited.timed_out()));
     out = answer_json(written->answer);
     out["llm"] = llm_info_json(*written);
   } else {

@@ -122,6 +122,9 @@ Status ServeOptions::validate() const {
   }
   if (limits.max_tokens < 1) return bad("limits.max_tokens", "must be >= 1");
   if (limits.max_k < 1) return bad("limits.max_k", "must be >= 1");
+  if (limits.max_seconds < 1 || limits.max_seconds > 86400) {
+    return bad("limits.max_seconds", fmt::format("={} must be in [1, 86400]", limits.max_seconds));
+  }
   if (limits.max_messages < 1) return bad("limits.max_messages", "must be >= 1");
   if (limits.max_embedding_inputs < 1) return bad("limits.max_embedding_inputs", "must be >= 1");
   if (limits.max_documents < 1) return bad("limits.max_documents", "must be >= 1");

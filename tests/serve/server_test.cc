@@ -517,13 +517,13 @@ class RagTest : public ServerTest {
         {"acme-lava", "acme", "Acme volcano", "Lava flows from the vent during an eruption at the acme site.", {}, "{}"},
     });
   }
-  void start_rag(Identity identity = {}) {
+  void start_rag(Identity identity = {}, ServeOptions o = {}) {
     ServeComponents c;
     auto pool = WorkspacePool::open(dir_ / "ws", {});
     ASSERT_TRUE(pool.ok()) << pool.error().to_string();
     c.workspaces = std::move(*pool);
     c.identity = std::move(identity);
-    start({}, std::move(c));
+    start(o, std::move(c));
   }
   json rag(const std::string& question, const json& ext = json{{"rag", true}}, bool stream = false) {
     json body = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", question}}}}, {"ragft", ext}};
@@ -721,6 +721,47 @@ TEST_F(ServerTest, AClientThatGoesAwayCancelsGeneration) {
   EXPECT_EQ(model_->cancelled.load(), 1);
 }
 
+// ServeLimits::max_seconds stops the model at the first delta after the deadline: 504 "timeout"
+// for a whole answer, an error event in a stream that has begun; a request within the limit is
+// untouched.
+TEST_F(ServerTest, TheTimeLimitStopsTheModelWithATimeout) {
+  model_->delay = std::chrono::milliseconds(30);
+  ServeOptions o;
+  o.limits.max_seconds = 1;
+  start(o);
+  std::string words;
+  for (int i = 0; i < 100; ++i) words += fmt::format(" w{}", i);  // 101 deltas: ~3 s of generation
+  const json messages = {{{"role", "user"}, {"content", words}}};
+
+  auto whole = post("/v1/chat/completions", json{{"messages", messages}}.dump());
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 504) << whole->body;
+  EXPECT_EQ(error_of(whole).value("code", ""), "timeout") << whole->body;
+  EXPECT_NE(error_of(whole).value("message", "").find("--max-seconds"), std::string::npos) << whole->body;
+  EXPECT_EQ(model_->cancelled.load(), 1);
+
+  auto streamed = post("/v1/chat/completions", json{{"stream", true}, {"messages", messages}}.dump());
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->status, 200);  // the stream had begun
+  EXPECT_NE(streamed->body.find(R"("code":"timeout")"), std::string::npos) << streamed->body;
+  EXPECT_EQ(streamed->body.find("[DONE]"), std::string::npos) << "a stopped stream is not a finished one";
+  EXPECT_EQ(model_->cancelled.load(), 2);
+
+  // A short answer finishes well within the limit.
+  auto quick = post("/v1/chat/completions", json{{"messages", {{{"role", "user"}, {"content", "hi"}}}}}.dump());
+  ASSERT_TRUE(quick);
+  EXPECT_EQ(quick->status, 200) << quick->body;
+  EXPECT_EQ(json::parse(quick->body)["choices"][0]["message"]["content"], "echo: hi");
+  EXPECT_EQ(model_->cancelled.load(), 2);
+
+  // The limit is validated.
+  ServeOptions bad;
+  bad.limits.max_seconds = 0;
+  auto refused = Server::make(bad, ServeComponents{});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("max_seconds"), std::string::npos) << refused.error().to_string();
+}
+
 // Sends `n` GET /health requests one after another on one TCP connection; returns, per response
 // read, its status line and whether it said "Connection: close" (the server closes the
 // connection after such a response).
@@ -812,6 +853,24 @@ TEST(ServeOptionsTest, BadOptionsAreNamed) {
   auto pool = WorkspacePool::open("/nonexistent/ragft-ws", {});
   ASSERT_FALSE(pool.ok());
   EXPECT_EQ(pool.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(RagTest, TheTimeLimitStopsRagAnswersToo) {
+  model_->delay = std::chrono::milliseconds(30);
+  std::string reply = "Lava flows [1].";
+  for (int i = 0; i < 60; ++i) reply += " more";  // ~2 s of deltas
+  model_->rag_reply = reply;
+  ServeOptions o;
+  o.limits.max_seconds = 1;
+  start_rag({}, o);
+  const json chat = rag("What flows from the vent during an eruption?");
+  EXPECT_EQ(chat["http_status"], 504) << chat.dump();
+  EXPECT_EQ(chat["error"]["code"], "timeout") << chat.dump();
+  auto ask = post("/v1/ask", R"({"question": "What flows from the vent during an eruption?", "llm": true})");
+  ASSERT_TRUE(ask);
+  EXPECT_EQ(ask->status, 504) << ask->body;
+  EXPECT_EQ(error_of(ask).value("code", ""), "timeout") << ask->body;
+  EXPECT_EQ(model_->cancelled.load(), 2);
 }
 
 }  // namespace
