@@ -11,10 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-ApiError bad_type(const std::string& param, std::string_view expected) {
-  return bad_request(param, fmt::format("{} must be {}", param, expected), "invalid_type");
-}
-
 bool is_token_array(const json& v) {
   return v.is_array() && !v.empty() && (v[0].is_number() || v[0].is_array());
 }
@@ -56,11 +52,11 @@ ParsedEmbeddings parse_embeddings_request(std::string_view body, const ServeLimi
                               "limit_exceeded"));
     }
     for (std::size_t i = 0; i < input->size(); ++i) {
-      if (!(*input)[i].is_string()) return fail(bad_type(fmt::format("input[{}]", i), "a string"));
+      if (!(*input)[i].is_string()) return fail(wrong_type(fmt::format("input[{}]", i), "a string", (*input)[i]));
       r.input.push_back((*input)[i].get<std::string>());
     }
   } else {
-    return fail(bad_type("input", "a string or an array of strings"));
+    return fail(wrong_type("input", "a string or an array of strings", *input));
   }
   std::size_t bytes = 0;
   for (const auto& s : r.input) bytes += s.size();
@@ -71,11 +67,11 @@ ParsedEmbeddings parse_embeddings_request(std::string_view body, const ServeLimi
                             "limit_exceeded"));
   }
   if (auto m = j.find("model"); m != j.end() && !m->is_null()) {
-    if (!m->is_string()) return fail(bad_type("model", "a string"));
+    if (!m->is_string()) return fail(wrong_type("model", "a string", *m));
     r.model = m->get<std::string>();
   }
   if (auto f = j.find("encoding_format"); f != j.end() && !f->is_null()) {
-    if (!f->is_string()) return fail(bad_type("encoding_format", "a string"));
+    if (!f->is_string()) return fail(wrong_type("encoding_format", "a string", *f));
     if (*f == "base64") {
       r.base64 = true;
     } else if (*f != "float") {
@@ -84,11 +80,11 @@ ParsedEmbeddings parse_embeddings_request(std::string_view body, const ServeLimi
     }
   }
   if (auto d = j.find("dimensions"); d != j.end() && !d->is_null()) {
-    if (!d->is_number_integer() && !d->is_number_unsigned()) return fail(bad_type("dimensions", "an integer"));
+    if (!d->is_number_integer() && !d->is_number_unsigned()) return fail(wrong_type("dimensions", "an integer", *d));
     r.dimensions = d->get<long long>();
   }
   if (auto x = j.find("ragft"); x != j.end() && !x->is_null()) {
-    if (!x->is_object()) return fail(bad_type("ragft", "an object"));
+    if (!x->is_object()) return fail(wrong_type("ragft", "an object", *x));
     for (const auto& [key, value] : x->items()) {
       if (key != "role") {
         return fail(bad_request("ragft." + key, fmt::format("unknown field ragft.{} (known: role)", key), "unknown_field"));

@@ -342,6 +342,10 @@ TEST(EmbeddingsApiTest, ParsesInputsAndOptions) {
     EXPECT_EQ(r.error.param, b.param) << b.body << ": " << r.error.message;
     EXPECT_EQ(r.error.code, b.code) << b.body << ": " << r.error.message;
   }
+  // Type errors name the value's type, as every other route's do.
+  EXPECT_EQ(parse_embeddings_request(R"({"input":"a","dimensions":"8"})", {}).error.message,
+            "dimensions must be an integer, not a string");
+  EXPECT_EQ(parse_embeddings_request(R"({"input":["a",2]})", {}).error.message, "input[1] must be a string, not an integer");
 }
 
 TEST(EmbeddingsApiTest, Base64IsStandardAndFloatsAreLittleEndian) {
