@@ -16,11 +16,15 @@
 
 namespace ragft::testing {
 
-// `ragft ARGS...` as a child process: start() reads the {"port": N} line `serve --json` prints;
-// stop() sends SIGTERM and returns the exit status (-1 when it did not exit normally).
+// `ragft ARGS...` as a child process (RAGFT_LOG=warn, stderr discarded): start() reads the
+// {"url": ..., "port": N, ...} line `serve --json` prints; stop() sends SIGTERM and returns the
+// exit status (-1 when it did not exit normally).
 struct ServeProcess {
   pid_t pid = -1;
   int port = 0;
+  nlohmann::json started;  // the line serve printed
+
+  std::string url() const { return started["url"].get<std::string>(); }
 
   void start(const std::vector<std::string>& args) {
     int fds[2];
@@ -35,6 +39,7 @@ struct ServeProcess {
       int devnull = ::open("/dev/null", O_WRONLY);
       ::dup2(devnull, STDERR_FILENO);
       ::close(fds[0]);
+      ::setenv("RAGFT_LOG", "warn", 1);
       ::execv(bin.c_str(), argv.data());
       ::_exit(127);
     }
@@ -44,7 +49,8 @@ struct ServeProcess {
     while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
     ::close(fds[0]);
     ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
-    port = nlohmann::json::parse(line)["port"].get<int>();
+    started = nlohmann::json::parse(line);
+    port = started["port"].get<int>();
     ASSERT_GT(port, 0);
   }
   int stop() {

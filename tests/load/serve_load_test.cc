@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/serve_process.h"
 #include "apps/test_util.h"
 
 namespace ragft {
@@ -32,52 +33,10 @@ using nlohmann::json;
 using testing::make_temp_dir;
 using testing::quote;
 using testing::run_ragft;
+using testing::ServeProcess;
 using testing::write_file;
 
 bool have_wrk() { return std::system("command -v wrk > /dev/null 2>&1") == 0; }
-
-// `ragft ARGS...` as a child process; start() reads the {"url": ...} line `serve --json` prints.
-struct ServeProcess {
-  pid_t pid = -1;
-  json started;
-
-  void start(const std::vector<std::string>& args) {
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    const std::string bin = testing::ragft_binary().string();
-    std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      const int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, STDERR_FILENO);
-      ::close(fds[0]);
-      ::setenv("RAGFT_LOG", "warn", 1);
-      ::execv(bin.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    char c;
-    while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(fds[0]);
-    ASSERT_FALSE(line.empty()) << "ragft serve printed nothing";
-    started = json::parse(line);
-  }
-  std::string url() const { return started["url"].get<std::string>(); }
-  int stop() {
-    if (pid <= 0 || ::kill(pid, SIGTERM) != 0) return -1;
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) return -1;
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  ~ServeProcess() {
-    if (pid > 0) stop();
-  }
-};
 
 // wrk with serve_search.lua; the JSON its done() prints (null when it printed none).
 json run_wrk(const std::string& url, const fs::path& bodies, int connections, int seconds,
