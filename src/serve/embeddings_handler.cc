@@ -6,6 +6,7 @@
 #include "serve/handlers.h"
 #include "serve/openapi.h"
 #include "serve/task_api.h"
+#include "serve/workspace_pool.h"
 
 namespace ragft::serve {
 
@@ -54,7 +55,28 @@ Reply handle_metrics(const ServeContext& ctx, const RequestContext& req) {
                                  "admin_required"});
   }
   const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started_at).count();
-  return Reply{200, "text/plain; version=0.0.4; charset=utf-8", ctx.metrics ? ctx.metrics->render(uptime) : "", {}};
+  std::string text = ctx.metrics ? ctx.metrics->render(uptime) : "";
+  if (ctx.search_slots) {
+    text += "# HELP ragft_search_slots_waiting Searches waiting for one of the search slots now.\n";
+    text += "# TYPE ragft_search_slots_waiting gauge\n";
+    text += fmt::format("ragft_search_slots_waiting {}\n", ctx.search_slots->waiting());
+  }
+  const ChunkTermsCache* cache =
+      ctx.components.workspaces ? ctx.components.workspaces->options().chunk_terms_cache.get() : nullptr;
+  if (cache != nullptr) {
+    const ChunkTermsCache::Stats st = cache->stats();
+    text += "# HELP ragft_highlight_cache_lookups_total Search hits looked up in the highlight cache, by result.\n";
+    text += "# TYPE ragft_highlight_cache_lookups_total counter\n";
+    text += fmt::format("ragft_highlight_cache_lookups_total{{result=\"hit\"}} {}\n", st.hits);
+    text += fmt::format("ragft_highlight_cache_lookups_total{{result=\"miss\"}} {}\n", st.misses);
+    text += "# HELP ragft_highlight_cache_bytes Memory the highlight cache's entries hold (approximate).\n";
+    text += "# TYPE ragft_highlight_cache_bytes gauge\n";
+    text += fmt::format("ragft_highlight_cache_bytes {}\n", st.bytes);
+    text += "# HELP ragft_highlight_cache_entries Chunks the highlight cache holds.\n";
+    text += "# TYPE ragft_highlight_cache_entries gauge\n";
+    text += fmt::format("ragft_highlight_cache_entries {}\n", st.entries);
+  }
+  return Reply{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}};
 }
 
 Reply handle_openapi(const ServeContext& ctx, const RequestContext&) {

@@ -873,5 +873,31 @@ TEST_F(RagTest, TheTimeLimitStopsRagAnswersToo) {
   EXPECT_EQ(model_->cancelled.load(), 2);
 }
 
+TEST_F(RagTest, MetricsShowTheHighlightCacheAndTheSearchSlots) {
+  ServeComponents c;
+  WorkspaceOptions wo;
+  wo.chunk_terms_cache = std::make_shared<ChunkTermsCache>(1 << 20);
+  auto pool = WorkspacePool::open(dir_ / "ws", wo);
+  ASSERT_TRUE(pool.ok()) << pool.error().to_string();
+  c.workspaces = std::move(*pool);
+  start({}, std::move(c));
+  for (int i = 0; i < 2; ++i) {
+    auto r = post("/v1/search", R"({"query": "lava eruption"})");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  httplib::Client cli("127.0.0.1", server_->port());
+  auto m = cli.Get("/metrics");
+  ASSERT_TRUE(m);
+  const std::string& t = m->body;
+  const double misses = sample(t, R"(ragft_highlight_cache_lookups_total{result="miss"})");
+  EXPECT_GT(misses, 0) << t;
+  // The second search found every hit the first one analysed.
+  EXPECT_EQ(sample(t, R"(ragft_highlight_cache_lookups_total{result="hit"})"), misses) << t;
+  EXPECT_EQ(sample(t, "ragft_highlight_cache_entries"), misses) << t;
+  EXPECT_GT(sample(t, "ragft_highlight_cache_bytes"), 0) << t;
+  EXPECT_EQ(sample(t, "ragft_search_slots_waiting"), 0) << t;
+}
+
 }  // namespace
 }  // namespace ragft::serve
