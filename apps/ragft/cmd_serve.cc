@@ -248,6 +248,14 @@ void register_serve(CLI::App& app, Globals& g, int& exit_code) {
                   "Memory for the analysed words of recent hits, so highlighting them again is cheap (0: off)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--rate-limit", a->options.rate_limit,
+                  "Requests per second each API key may make, beyond it 429 (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--rate-burst", a->options.rate_burst,
+                  "Requests a key may make at once before --rate-limit applies (0: the rate, at least 1)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--max-seconds", a->options.limits.max_seconds,
                   "Seconds a request may spend in the chat model before it is stopped (504)")
       ->capture_default_str()

@@ -185,6 +185,7 @@ Status ApiKeyAuthenticator::reload_locked() const {
     e.identity.tenant = k.tenant;
     e.identity.principal = k.principal;
     e.identity.admin = k.admin;
+    e.identity.key_id = k.lookup;
     snap->by_lookup.emplace(k.lookup, std::move(e));
   }
   snap->dummy.salt = std::string(kSaltBytes, '\0');

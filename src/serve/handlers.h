@@ -9,6 +9,7 @@
 
 #include "serve/api_error.h"
 #include "serve/metrics.h"
+#include "serve/rate_limit.h"
 #include "serve/route.h"
 #include "serve/search_slots.h"
 #include "serve/server.h"
@@ -23,6 +24,7 @@ struct ServeContext {
   std::shared_ptr<ServeMetrics> metrics;  // GET /metrics
   std::chrono::steady_clock::time_point started_at{};
   std::shared_ptr<SearchSlots> search_slots;  // POST /v1/search; options.search_concurrency slots
+  std::shared_ptr<RateLimiter> rate_limiter;  // null: options.rate_limit is 0
 };
 
 Reply handle_health(const ServeContext& ctx, const RequestContext& req);

@@ -27,6 +27,8 @@ struct Identity {
   std::optional<std::string> principal;
   // An admin key (api_keys.h). Carried for the admin routes to come; it widens no retrieval.
   bool admin = false;
+  // The API key's public lookup id ("" without a key): what rate limits count by.
+  std::string key_id;
 };
 
 // What an Authenticator may look at: the request line and the headers it needs (the server

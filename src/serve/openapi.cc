@@ -29,7 +29,10 @@ json with_path_param(json op, const char* name, const char* description) {
 
 json errors() {
   const json e = json_response("an OpenAI-style error naming the field", ref("Error"));
-  return {{"400", e}, {"401", e}, {"413", e}, {"500", e}, {"502", e}};
+  return {{"400", e}, {"401", e}, {"413", e}, {"429", json_response("the key's rate limit (--rate-limit; code rate_limited, "
+                                                                    "a Retry-After header)",
+                                                                    ref("Error"))},
+          {"500", e}, {"502", e}};
 }
 
 json operation(const char* summary, const json& responses, const json& body = nullptr, bool secured = true) {

@@ -45,6 +45,7 @@ struct Reply {
   // ignored): called once after the headers are sent, it writes the body piece by piece through
   // `write`, which returns false once the client has gone (the producer then stops early).
   std::function<void(const std::function<bool(std::string_view)>& write)> stream;
+  int retry_after_s = 0;  // > 0: sent as Retry-After (a 429 or 503)
 
   static Reply json(std::string body, int status = 200) { return Reply{status, "application/json", std::move(body), {}}; }
   static Reply error(const ApiError& e) { return Reply{e.status, "application/json", api_error_body(e), {}}; }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <mutex>
 #include <iterator>
@@ -86,6 +87,7 @@ std::string route_list() {
 
 void write_reply(Reply reply, httplib::Response& res) {
   res.status = reply.status;
+  if (reply.retry_after_s > 0) res.set_header("Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.stream) {
     res.set_content(std::move(reply.body), reply.content_type.c_str());
     return;
@@ -114,6 +116,8 @@ Status ServeOptions::validate() const {
   if (keep_alive_timeout_s < 1 || keep_alive_timeout_s > 300) {
     return bad("keep_alive_timeout_s", fmt::format("={} must be in [1, 300]", keep_alive_timeout_s));
   }
+  if (!(rate_limit >= 0 && rate_limit <= 1e6)) return bad("rate_limit", fmt::format("={} must be in [0, 1e6]", rate_limit));
+  if (!(rate_burst >= 0 && rate_burst <= 1e6)) return bad("rate_burst", fmt::format("={} must be in [0, 1e6]", rate_burst));
   if (search_concurrency < 0 || search_concurrency > 1024) {
     return bad("search_concurrency", fmt::format("={} must be in [0, 1024]", search_concurrency));
   }
@@ -161,6 +165,20 @@ struct Server::Impl {
         return Reply::error(api_error_from(who.error(), ErrorSource::kServer, "authentication"));
       }
       identity = std::move(*who);
+    }
+    if (ctx.rate_limiter && !identity.key_id.empty()) {
+      const double wait = ctx.rate_limiter->take(identity.key_id, RateLimiter::Clock::now());
+      if (wait > 0) {
+        const ServeOptions& o = ctx.options;
+        Reply r = Reply::error(ApiError{429,
+                                        fmt::format("rate limit: a key may make {} requests per second (bursts of {}); "
+                                                    "retry in {:.1f} s",
+                                                    o.rate_limit, o.rate_burst > 0 ? o.rate_burst : std::max(1.0, o.rate_limit),
+                                                    wait),
+                                        "rate_limit_error", "", "rate_limited"});
+        r.retry_after_s = static_cast<int>(std::ceil(wait));
+        return r;
+      }
     }
     PathParams params;
     for (std::size_t i = 0; i < param_names.size() && i + 1 < req.matches.size(); ++i) {
@@ -260,6 +278,10 @@ Result<std::unique_ptr<Server>> Server::make(ServeOptions options, ServeComponen
   const std::size_t slots = o.search_concurrency > 0 ? static_cast<std::size_t>(o.search_concurrency)
                                                      : std::max<std::size_t>(2, 2 * std::thread::hardware_concurrency());
   impl->ctx.search_slots = std::make_shared<SearchSlots>(slots);
+  if (o.rate_limit > 0) {
+    impl->ctx.rate_limiter =
+        std::make_shared<RateLimiter>(o.rate_limit, o.rate_burst > 0 ? o.rate_burst : std::max(1.0, o.rate_limit));
+  }
   const int threads = o.threads;
   impl->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   impl->http.set_payload_max_length(o.max_body_bytes);

@@ -77,6 +77,10 @@ struct ServeOptions {
   // POST /v1/search requests that retrieve at once; the others wait, in arrival order
   // (search_slots.h). 0: twice the hardware threads. 0..1024.
   int search_concurrency = 0;
+  // Requests per second each API key may make (rate_limit.h; bursts of rate_burst); beyond it
+  // -> 429 rate_limited with Retry-After. 0: no limit. Requests without a key are not limited.
+  double rate_limit = 0;
+  double rate_burst = 0;  // 0: max(1, rate_limit)
   ServeLimits limits;
   // The ids /v1/models lists and responses report when a request names no model (a request's
   // "model" is echoed back; the server has one chat model and one embedder, whatever it names).

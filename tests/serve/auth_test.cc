@@ -4,6 +4,7 @@
 // carries a document the key's identity may not read (nor says whether one exists), while every
 // readable match can appear.
 #include "serve/api_keys.h"
+#include "serve/rate_limit.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -106,7 +107,7 @@ class AuthTest : public ::testing::Test {
     return made->key;
   }
 
-  void start(bool with_keys = true) {
+  void start(bool with_keys = true, ServeOptions o = {}) {
     ServeComponents c;
     auto pool = WorkspacePool::open(ws_dir(), {});
     ASSERT_TRUE(pool.ok()) << pool.error().to_string();
@@ -117,7 +118,6 @@ class AuthTest : public ::testing::Test {
       ASSERT_TRUE(auth.ok()) << auth.error().to_string();
       c.authenticator = std::move(*auth);
     }
-    ServeOptions o;
     o.port = 0;
     o.keep_alive_timeout_s = 1;
     auto made = Server::make(o, std::move(c));
@@ -155,6 +155,61 @@ class AuthTest : public ::testing::Test {
   std::shared_ptr<RecordingModel> model_ = std::make_shared<RecordingModel>();
   std::unique_ptr<Server> server_;
 };
+
+// ---- rate limits ----
+
+TEST(RateLimiterTest, EachKeyHasABucketOfBurstTokensRefilledAtTheRate) {
+  RateLimiter limiter(2.0, 3.0);  // 2 per second, bursts of 3
+  const auto t0 = RateLimiter::Clock::now();
+  const auto at = [&](double s) {
+    return t0 + std::chrono::duration_cast<RateLimiter::Clock::duration>(std::chrono::duration<double>(s));
+  };
+  EXPECT_EQ(limiter.take("a", at(0)), 0);
+  EXPECT_EQ(limiter.take("a", at(0)), 0);
+  EXPECT_EQ(limiter.take("a", at(0)), 0);
+  EXPECT_NEAR(limiter.take("a", at(0)), 0.5, 1e-9);   // empty: one token in half a second
+  EXPECT_NEAR(limiter.take("a", at(0.25)), 0.25, 1e-6);
+  EXPECT_EQ(limiter.take("a", at(0.5)), 0);           // refilled one
+  EXPECT_GT(limiter.take("a", at(0.5)), 0);
+  EXPECT_EQ(limiter.take("b", at(0.5)), 0);           // another key: its own full bucket
+  // A long pause refills to the burst, not beyond.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.take("a", at(100)), 0) << i;
+  EXPECT_GT(limiter.take("a", at(100)), 0);
+}
+
+TEST_F(AuthTest, KeysBeyondTheRateLimitGet429WithRetryAfter) {
+  build({{"a", "default", "A", "alpha text", {}, "red"}}, {});
+  const std::string key1 = make_key("default", std::nullopt);
+  const std::string key2 = make_key("default", std::nullopt);
+  ServeOptions o;
+  o.rate_limit = 0.001;  // one token per 1000 s: nothing refills during the test
+  o.rate_burst = 2;
+  start(true, o);
+  EXPECT_EQ(post("/v1/search", {{"query", "alpha"}}, key1)["http_status"], 200);
+  EXPECT_EQ(post("/v1/search", {{"query", "alpha"}}, key1)["http_status"], 200);
+  const json refused = post("/v1/search", {{"query", "alpha"}}, key1);
+  EXPECT_EQ(refused["http_status"], 429) << refused.dump();
+  EXPECT_EQ(refused["error"]["code"], "rate_limited") << refused.dump();
+  EXPECT_EQ(refused["error"]["type"], "rate_limit_error") << refused.dump();
+  {
+    httplib::Client cli("127.0.0.1", server_->port());
+    auto r = cli.Get("/v1/models", httplib::Headers{{"Authorization", "Bearer " + key1}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 429);  // every route counts against the key
+    const int retry_after = std::stoi(r->get_header_value("Retry-After", 0));
+    EXPECT_GT(retry_after, 900);
+    EXPECT_LE(retry_after, 1000);
+  }
+  // Another key has its own bucket; a wrong key is refused as before (401, not 429); /health
+  // needs no key and is not limited.
+  EXPECT_EQ(post("/v1/search", {{"query", "alpha"}}, key2)["http_status"], 200);
+  EXPECT_EQ(post("/v1/search", {{"query", "alpha"}}, "rk_" + std::string(64, '0'))["http_status"], 401);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get("/health", "").first, 200);
+  // Validation.
+  ServeOptions bad;
+  bad.rate_limit = -1;
+  EXPECT_FALSE(Server::make(bad, ServeComponents{}).ok());
+}
 
 // ---- keys ----
 

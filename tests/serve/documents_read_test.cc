@@ -107,7 +107,7 @@ class DocumentsTest : public ::testing::Test {
 
 std::optional<std::string> read_as(Store& store, const std::string& tenant, std::optional<std::string> principal,
                                    const std::string& id) {
-  auto r = read_document_as(store, Identity{tenant, std::move(principal), false}, id);
+  auto r = read_document_as(store, Identity{tenant, std::move(principal), false, ""}, id);
   RAGFT_CHECK(r.ok());
   if (!*r) return std::nullopt;
   return (*r)->title;
@@ -129,7 +129,7 @@ TEST_F(DocumentsTest, ReadDocumentAsFollowsRetrievalsAccessRule) {
   EXPECT_EQ(read_as(*store, "default", "alice", "missing"), std::nullopt);
   // An unknown principal fails as its searches do, whatever the id.
   for (const char* id : {"hr/secret.md", "missing"}) {
-    auto ghost = read_document_as(*store, Identity{"default", "ghost", false}, id);
+    auto ghost = read_document_as(*store, Identity{"default", "ghost", false, ""}, id);
     ASSERT_FALSE(ghost.ok());
     EXPECT_EQ(ghost.error().code, ErrorCode::kNotFound);
     EXPECT_NE(ghost.error().message.find("ghost"), std::string::npos);
@@ -201,7 +201,7 @@ TEST_F(DocumentsTest, NoWorkspaceOrAnUnknownPrincipal) {
   EXPECT_EQ(status, 400);
   EXPECT_EQ(json::parse(body)["error"]["code"], "no_workspace");
   server_.reset();
-  start(/*with_keys=*/false, Identity{"default", "ghost", false});
+  start(/*with_keys=*/false, Identity{"default", "ghost", false, ""});
   auto [s2, b2] = get("/v1/documents/alice-only");
   EXPECT_EQ(s2, 404);
   EXPECT_EQ(json::parse(b2)["error"]["code"], "not_found");

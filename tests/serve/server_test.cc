@@ -601,7 +601,7 @@ TEST_F(RagTest, AnswersWithCitationsOfRealChunksAndNeverAnotherTenants) {
 }
 
 TEST_F(RagTest, APrincipalNeverSeesDocumentsItsGroupsMayNotRead) {
-  start_rag(Identity{"default", "alice"});  // groups: staff; "hr-lava" admits only hr
+  start_rag(Identity{"default", "alice", false, ""});  // groups: staff; "hr-lava" admits only hr
   for (int k : {1, 5, 50}) {
     json r = rag("What flows from the vent during an eruption near the office?", {{"rag", true}, {"k", k}});
     ASSERT_EQ(r["http_status"], 200) << r;
