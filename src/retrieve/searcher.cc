@@ -44,17 +44,13 @@ namespace {
 class QueryTermSet {
  public:
   explicit QueryTermSet(const AnalyzedQuery& q) {
-    for (const auto& t : q.terms) terms_.push_back(t.term);
+    for (const auto& t : q.terms) {
+      terms_.push_back(t.term);
+      hashes_.push_back(chunk_term_hash(t.term));
+    }
   }
   const std::vector<std::string>& terms() const { return terms_; }
-  // chunk_term_hash() of each term, computed on first use.
-  const std::vector<std::uint64_t>& hashes() const {
-    if (hashes_.size() != terms_.size()) {
-      hashes_.clear();
-      for (const std::string& t : terms_) hashes_.push_back(chunk_term_hash(t));
-    }
-    return hashes_;
-  }
+  const std::vector<std::uint64_t>& hashes() const { return hashes_; }  // chunk_term_hash() of each term
   bool contains(std::string_view term) const {
     for (const std::string& t : terms_) {
       if (t.size() == term.size() && std::memcmp(t.data(), term.data(), term.size()) == 0) return true;
@@ -64,7 +60,7 @@ class QueryTermSet {
 
  private:
   std::vector<std::string> terms_;
-  mutable std::vector<std::uint64_t> hashes_;
+  std::vector<std::uint64_t> hashes_;
 };
 
 // A word of a hit that matches a query term: bytes and code points in the chunk text.

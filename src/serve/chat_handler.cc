@@ -80,8 +80,8 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
   const std::string id = new_completion_id();
   const std::time_t created = std::time(nullptr);
   const bool include_usage = request.include_usage;
-  reply.stream = [st, id, created, include_usage, model_name, timeout = model_error(ctx, Error{}, true)](
-                     const std::function<bool(std::string_view)>& write) {
+  // The context outlives every request (the server drains requests before it goes).
+  reply.stream = [st, id, created, include_usage, model_name, ctx = &ctx](const std::function<bool(std::string_view)>& write) {
     if (!write(chunk_event(id, created, model_name, {{"role", "assistant"}, {"content", ""}}))) {
       st->cancelled = true;
       return;
@@ -100,7 +100,7 @@ Reply stream_plain(const ServeContext& ctx, ChatApiRequest request, std::string 
     const Result<ChatResponse>& r = *st->result;  // set: take() returned false
     if (!r.ok()) {
       log::warn("event=serve_stream_failed error=\"{}\"", r.error().to_string());
-      write(error_event(st->timed_out ? timeout : api_error_from(r.error(), ErrorSource::kUpstream, "chat model")));
+      write(error_event(model_error(*ctx, r.error(), st->timed_out)));
       return;
     }
     const std::string finish = r->finish_reason.empty() ? "stop" : r->finish_reason;

@@ -26,6 +26,9 @@ class RateLimiter {
   // one is back (> 0).
   double take(const std::string& key, Clock::time_point now);
 
+  double rate() const { return rate_; }
+  double burst() const { return burst_; }
+
  private:
   struct Bucket {
     double tokens;

@@ -169,12 +169,10 @@ struct Server::Impl {
     if (ctx.rate_limiter && !identity.key_id.empty()) {
       const double wait = ctx.rate_limiter->take(identity.key_id, RateLimiter::Clock::now());
       if (wait > 0) {
-        const ServeOptions& o = ctx.options;
         Reply r = Reply::error(ApiError{429,
                                         fmt::format("rate limit: a key may make {} requests per second (bursts of {}); "
                                                     "retry in {:.1f} s",
-                                                    o.rate_limit, o.rate_burst > 0 ? o.rate_burst : std::max(1.0, o.rate_limit),
-                                                    wait),
+                                                    ctx.rate_limiter->rate(), ctx.rate_limiter->burst(), wait),
                                         "rate_limit_error", "", "rate_limited"});
         r.retry_after_s = static_cast<int>(std::ceil(wait));
         return r;
